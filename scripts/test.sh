@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# scripts/test.sh: every test layer of ai_guard on a throwaway cluster.
+#
+#   sudo bash scripts/test.sh
+#
+# Installs what is missing, builds, installs, then runs
+#   1. the cmocka unit tests of src/core (plain, then under ASan and UBSan),
+#   2. pg_regress without the preload (the missing-preload error),
+#   3. pg_regress with the preload (make installcheck),
+#   4. the pgTAP tests (pg_prove) on a database with the demo data set,
+# and ends with one line "N passed, N failed" summing all layers (pg_regress
+# counts test files, pgTAP and cmocka count assertions). Exit status 0 only if
+# nothing failed.
+
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$AG_TOP"
+
+PASSED=0
+FAILED=0
+LOGDIR=$(mktemp -d /tmp/ai_guard-test-logs.XXXXXX)
+
+# count_tap LAYER FILE EXIT_STATUS: adds the TAP results in FILE; a layer that
+# failed without a "not ok" line (a crash, a bad plan) counts one failure.
+count_tap() {
+	local layer=$1 file=$2 status=$3 ok notok
+	ok=$(grep -cE '^[[:space:]]*ok [0-9]+' "$file" || true)
+	notok=$(grep -cE '^[[:space:]]*not ok [0-9]+' "$file" || true)
+	if [ "$status" -ne 0 ] && [ "$notok" -eq 0 ]; then notok=1; fi
+	report "$layer" "$ok" "$notok" "$file"
+}
+
+# count_regress LAYER FILE EXIT_STATUS: pg_regress 15 prints "... ok" or
+# "... FAILED" per test file.
+count_regress() {
+	local layer=$1 file=$2 status=$3 ok notok
+	ok=$(grep -cE '\.\.\. ok' "$file" || true)
+	notok=$(grep -cE '\.\.\. (FAILED|failed)' "$file" || true)
+	if [ "$status" -ne 0 ] && [ "$notok" -eq 0 ]; then notok=1; fi
+	report "$layer" "$ok" "$notok" "$file"
+}
+
+report() {
+	local layer=$1 ok=$2 notok=$3 file=$4
+	PASSED=$((PASSED + ok))
+	FAILED=$((FAILED + notok))
+	printf '%-28s %5d passed, %d failed\n' "$layer" "$ok" "$notok"
+	if [ "$notok" -ne 0 ]; then
+		grep -E 'not ok|FAILED|failed|Failed|Error|error' "$file" | head -n 40 || true
+		for d in regression.diffs test/nopreload/regression.diffs; do
+			if [ -s "$d" ]; then head -n 80 "$d"; fi
+		done
+	fi
+}
+
+# run LOGNAME CMD...: runs a layer, keeping its output and exit status.
+run() {
+	local log=$LOGDIR/$1
+	shift
+	set +e
+	"$@" >"$log" 2>&1
+	RUN_STATUS=$?
+	set -e
+	RUN_LOG=$log
+}
+
+ag_ensure_packages clang
+ag_build_install
+
+ag_say "unit tests (cmocka)"
+run unit make -s unit
+count_tap "cmocka" "$RUN_LOG" "$RUN_STATUS"
+rm -rf test/unit/bin
+run unit-sanitize make -s unit SANITIZE=1
+count_tap "cmocka (ASan+UBSan)" "$RUN_LOG" "$RUN_STATUS"
+rm -rf test/unit/bin
+
+ag_cluster_start nopreload
+ag_say "pg_regress without the preload"
+run nopreload make -s installcheck-nopreload PG_CONFIG="$AG_BINDIR/pg_config"
+count_regress "pg_regress (no preload)" "$RUN_LOG" "$RUN_STATUS"
+
+ag_cluster_set_preload preload
+ag_cluster_ctl restart
+ag_say "pg_regress (make installcheck)"
+run regress make -s installcheck PG_CONFIG="$AG_BINDIR/pg_config"
+count_regress "pg_regress" "$RUN_LOG" "$RUN_STATUS"
+
+ag_say "pgTAP (pg_prove)"
+createdb ai_guard_tap
+PGDATABASE=ai_guard_tap psql -X -q -v ON_ERROR_STOP=1 \
+	-c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION ai_guard'
+PGDATABASE=ai_guard_tap ag_load_demo_data 1000 42
+run pgtap pg_prove --verbose --dbname ai_guard_tap test/pgtap/*.sql
+count_tap "pgTAP" "$RUN_LOG" "$RUN_STATUS"
+
+if [ "$FAILED" -ne 0 ]; then
+	echo "logs: $LOGDIR"
+else
+	rm -rf "$LOGDIR"
+fi
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

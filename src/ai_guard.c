@@ -1,0 +1,116 @@
+/*-------------------------------------------------------------------------
+ *
+ * ai_guard.c
+ *		Module entry point: refuses to load unless preloaded, defines the
+ *		ai_guard.* GUCs and installs the hooks of the other files.
+ *
+ * ai_guard keeps shared state and hooks that must exist before any backend
+ * reads governed data, so the library has to come from
+ * shared_preload_libraries; loading it any other way is an error, which also
+ * makes CREATE EXTENSION fail cleanly on a server without the preload.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+
+#include "ai_guard.h"
+
+PG_MODULE_MAGIC;
+
+/*---- GUC variables ----*/
+
+char	   *ai_guard_purpose = NULL;
+
+void		_PG_init(void);
+
+/*
+ * A purpose names why data is read: a class, optionally followed by a colon
+ * and a free-form detail, as in "training:churn-v3".  The class is an
+ * identifier-like word so that grants and consent lists can match it.
+ */
+static bool
+check_purpose(char **newval, void **extra, GucSource source)
+{
+	const char *p = *newval;
+	const char *colon;
+	size_t		class_len;
+	size_t		i;
+
+	if (p == NULL || *p == '\0')
+		return true;			/* unset */
+
+	colon = strchr(p, ':');
+	class_len = colon ? (size_t) (colon - p) : strlen(p);
+	if (class_len == 0 || class_len > NAMEDATALEN - 1)
+	{
+		GUC_check_errdetail("The purpose class before \":\" must be 1 to %d characters long.",
+							NAMEDATALEN - 1);
+		return false;
+	}
+	for (i = 0; i < class_len; i++)
+	{
+		char		c = p[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+		{
+			GUC_check_errdetail("The purpose class may contain only lower-case letters, digits, \"_\" and \"-\".");
+			GUC_check_errhint("Write the purpose as class:detail, for example \"training:churn-v3\".");
+			return false;
+		}
+	}
+	if (strlen(p) > 1024)
+	{
+		GUC_check_errdetail("A purpose may be at most 1024 bytes long.");
+		return false;
+	}
+	/* it is written to audit records and logs: no control characters */
+	for (; *p; p++)
+	{
+		if ((unsigned char) *p < 0x20 || *p == 0x7f)
+		{
+			GUC_check_errdetail("A purpose may not contain control characters.");
+			return false;
+		}
+	}
+	return true;
+}
+
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("ai_guard must be loaded via \"shared_preload_libraries\""),
+				 errhint("Add ai_guard to \"shared_preload_libraries\" in postgresql.conf and restart the server.")));
+
+	DefineCustomStringVariable("ai_guard.purpose",
+							   "Declared purpose of this session's reads of governed data.",
+							   "Written as class:detail, for example \"training:churn-v3\".",
+							   &ai_guard_purpose,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   check_purpose,
+							   NULL,
+							   NULL);
+
+#if PG_VERSION_NUM >= 150000
+	MarkGUCPrefixReserved("ai_guard");
+#else
+	EmitWarningsOnPlaceholders("ai_guard");
+#endif
+}
+
+/* SQL function: ai_guard.version() */
+PG_FUNCTION_INFO_V1(ai_guard_version);
+Datum
+ai_guard_version(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(AI_GUARD_VERSION));
+}
