@@ -54,6 +54,8 @@ ag_ensure_packages() {
 # it installed, so two scripts at once would test each other's builds: the
 # lock, held until the script exits, makes them take turns.
 ag_lock() {
+	[ -n "${AG_LOCKED:-}" ] && return 0	# a parent script holds it
+	export AG_LOCKED=1
 	exec 9>/tmp/ai_guard-install.lock
 	if ! flock -n 9; then
 		ag_say "waiting for another ai_guard script to finish"

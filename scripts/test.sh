@@ -86,12 +86,51 @@ run regress make -s installcheck PG_CONFIG="$AG_BINDIR/pg_config"
 count_regress "pg_regress" "$RUN_LOG" "$RUN_STATUS"
 
 ag_say "pgTAP (pg_prove)"
-createdb ai_guard_tap
-PGDATABASE=ai_guard_tap psql -X -q -v ON_ERROR_STOP=1 \
-	-c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION ai_guard'
-PGDATABASE=ai_guard_tap ag_load_demo_data 1000 42
-run pgtap pg_prove --verbose --dbname ai_guard_tap test/pgtap/*.sql
-count_tap "pgTAP" "$RUN_LOG" "$RUN_STATUS"
+pgtap_setup() {
+	createdb ai_guard_tap &&
+		PGDATABASE=ai_guard_tap psql -X -q -v ON_ERROR_STOP=1 \
+			-c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION ai_guard' &&
+		PGDATABASE=ai_guard_tap ag_load_demo_data 1000 42
+}
+run pgtap-setup pgtap_setup
+if [ "$RUN_STATUS" -ne 0 ]; then
+	report "pgTAP (set-up)" 0 1 "$RUN_LOG"
+	cat "$RUN_LOG"
+else
+	run pgtap pg_prove --verbose --dbname ai_guard_tap test/pgtap/*.sql
+	count_tap "pgTAP" "$RUN_LOG" "$RUN_STATUS"
+fi
+
+# Scripted tests: programs that drive real clients (psql, psycopg2) or the
+# cluster itself (pg_ctl), each printing TAP. They get the connection in the
+# PG* variables and may source scripts/lib.sh to start clusters of their own.
+ag_say "scripted tests (test/scripts)"
+export AG_TOP
+for t in test/scripts/*.sh test/scripts/*.py; do
+	[ -e "$t" ] || continue
+	case "$t" in
+		*.sh) run "script-$(basename "$t")" bash "$t" ;;
+		*.py) run "script-$(basename "$t")" python3 "$t" ;;
+	esac
+	count_tap "$(basename "$t")" "$RUN_LOG" "$RUN_STATUS"
+done
+
+ag_cluster_cleanup
+
+# libFuzzer targets, briefly: long runs are "make fuzz FUZZ_SECONDS=N"
+ag_say "fuzz targets (${AG_FUZZ_SECONDS:-10}s each)"
+for src in test/fuzz/fuzz_*.c; do
+	[ -e "$src" ] || continue
+	name=$(basename "$src" .c)
+	run "fuzz-$name" make -s fuzz FUZZ_TARGETS="test/fuzz/bin/$name" \
+		FUZZ_SECONDS="${AG_FUZZ_SECONDS:-10}"
+	if [ "$RUN_STATUS" -eq 0 ]; then
+		report "fuzz $name" 1 0 "$RUN_LOG"
+	else
+		report "fuzz $name" 0 1 "$RUN_LOG"
+		tail -n 40 "$RUN_LOG"
+	fi
+done
 
 if [ "$FAILED" -ne 0 ]; then
 	echo "logs: $LOGDIR"

@@ -10,7 +10,7 @@ CREATE TABLE @extschema@.governed_relations (
 	rel         pg_catalog.regclass NOT NULL,
 	reason      pg_catalog.text NOT NULL
 	            CHECK (reason IN ('govern', 'track', 'masked_view')),
-	added_by    pg_catalog.name NOT NULL DEFAULT pg_catalog.current_user,
+	added_by    pg_catalog.name NOT NULL DEFAULT CURRENT_USER,
 	added_at    pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	PRIMARY KEY (rel, reason)
 );
