@@ -63,7 +63,7 @@ run() {
 	RUN_LOG=$log
 }
 
-ag_ensure_packages clang
+ag_ensure_packages clang libclang-rt-14-dev
 ag_build_install
 
 ag_say "unit tests (cmocka)"
