@@ -6,6 +6,8 @@
 #   make installcheck-nopreload   pg_regress against a server WITHOUT the preload
 #   make unit [SANITIZE=1]        cmocka tests of src/core (no server needed)
 #   make fuzz [FUZZ_SECONDS=N]    libFuzzer targets of src/core (clang)
+#   make valgrind-check           pg_regress with the server under valgrind
+#                                 (scripts/valgrind.sh; slow, not in CI)
 #
 # The whole set-up on a throwaway cluster is scripts/test.sh (see README.md).
 
@@ -96,4 +98,7 @@ fuzz: fuzz-build
 		rm -rf $$work; \
 	done
 
-.PHONY: installcheck-nopreload unit unit-build fuzz fuzz-build
+valgrind-check:
+	bash scripts/valgrind.sh
+
+.PHONY: valgrind-check installcheck-nopreload unit unit-build fuzz fuzz-build
