@@ -19,12 +19,17 @@ PASSED=0
 FAILED=0
 LOGDIR=$(mktemp -d /tmp/ai_guard-test-logs.XXXXXX)
 
-# count_tap LAYER FILE EXIT_STATUS: adds the TAP results in FILE; a layer that
-# failed without a "not ok" line (a crash, a bad plan) counts one failure.
+# count_tap LAYER FILE EXIT_STATUS: adds the TAP results in FILE. Tests that a
+# plan promised but that never ran (a script died: pg_prove's "You planned N
+# tests but ran M") count as failed; a layer that failed without any of
+# these (a crash before the plan) counts one failure.
 count_tap() {
-	local layer=$1 file=$2 status=$3 ok notok
+	local layer=$1 file=$2 status=$3 ok notok missing
 	ok=$(grep -cE '^[[:space:]]*ok [0-9]+' "$file" || true)
 	notok=$(grep -cE '^[[:space:]]*not ok [0-9]+' "$file" || true)
+	missing=$(sed -nE 's/.*You planned ([0-9]+) tests? but ran ([0-9]+).*/\1 \2/p' "$file" |
+		awk '{ if ($1 > $2) m += $1 - $2 } END { print m + 0 }')
+	notok=$((notok + missing))
 	if [ "$status" -ne 0 ] && [ "$notok" -eq 0 ]; then notok=1; fi
 	report "$layer" "$ok" "$notok" "$file"
 }
