@@ -173,7 +173,7 @@ write_manifest(const char *path, PGconn *conn, const char *file,
 	int			fd;
 
 	res = PQexec(conn,
-				 "SELECT pg_catalog.current_user::text, pg_catalog.current_database()::text,"
+				 "SELECT CURRENT_USER::text, pg_catalog.current_database()::text,"
 				 " pg_catalog.current_setting('server_version'),"
 				 " pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
