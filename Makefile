@@ -31,7 +31,7 @@ REGRESS_OPTS = --dbname=contrib_regression
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/core -DAI_GUARD_VERSION='"$(EXTVERSION)"'
 SHLIB_LINK = -lssl -lcrypto
 
-EXTRA_CLEAN = test/unit/bin test/fuzz/bin tools/datagen/datagen \
+EXTRA_CLEAN = test/unit/bin test/fuzz/bin tools/datagen/datagen src/cli/ai-guard \
 	test/nopreload/results test/nopreload/regression.diffs \
 	test/nopreload/regression.out
 
@@ -42,7 +42,22 @@ include $(PGXS)
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_FRAGMENTS) $(EXTENSION).control
 	cat $(SQL_FRAGMENTS) > $@
 
-all: tools/datagen/datagen
+all: tools/datagen/datagen src/cli/ai-guard
+
+# ---- ai-guard, the libpq client (installed into bindir) ----
+CLI_SRCS = $(sort $(wildcard src/cli/*.c)) src/core/json.c
+src/cli/ai-guard: $(CLI_SRCS) src/cli/cli.h src/core/json.h
+	$(CC) -std=gnu99 -O2 -g -Wall -Wextra -Wno-format-truncation \
+		-Isrc/cli -Isrc/core -I$(includedir) -DAI_GUARD_VERSION='"$(EXTVERSION)"' \
+		-o $@ $(CLI_SRCS) -L$(libdir) -lpq -lcrypto
+
+install: install-cli
+install-cli: src/cli/ai-guard
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) src/cli/ai-guard '$(DESTDIR)$(bindir)/ai-guard'
+uninstall: uninstall-cli
+uninstall-cli:
+	rm -f '$(DESTDIR)$(bindir)/ai-guard'
 
 # ---- the demo data generator (a plain C program, not installed) ----
 DATAGEN_SRCS = tools/datagen/datagen.c tools/datagen/gen.c src/core/checksum.c
@@ -102,3 +117,4 @@ valgrind-check:
 	bash scripts/valgrind.sh
 
 .PHONY: valgrind-check installcheck-nopreload unit unit-build fuzz fuzz-build
+.PHONY: installcheck-nopreload unit unit-build fuzz fuzz-build install-cli uninstall-cli

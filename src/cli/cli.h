@@ -1,0 +1,57 @@
+/*
+ * cli.h
+ *		Shared declarations of ai-guard, the libpq client of ai_guard.
+ */
+#ifndef AI_GUARD_CLI_H
+#define AI_GUARD_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "libpq-fe.h"
+
+/* exit statuses, as PostgreSQL's client programs use them */
+#define EXIT_OK			0		/* done, everything matched */
+#define EXIT_FAILED		1		/* refused, failed, or did not match */
+#define EXIT_USAGE		2		/* bad usage, or no connection */
+
+/* connection options common to every command */
+typedef struct conn_opts
+{
+	const char *host;
+	const char *port;
+	const char *user;
+	const char *dbname;			/* a database name or a connection string */
+	int			password_prompt;	/* -W */
+} conn_opts;
+
+extern const char *progname;
+
+/* main.c */
+extern void pg_log_error(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+extern void pg_log_info(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+
+/* connect.c */
+extern PGconn *cli_connect(const conn_opts *opts);
+extern char *cli_query_value(PGconn *conn, const char *sql, int nparams,
+							 const char *const *params);
+
+/* sha256.c: streaming SHA-256 of a file or a stream of chunks */
+typedef struct cli_sha256 cli_sha256;
+extern cli_sha256 *cli_sha256_new(void);
+extern void cli_sha256_update(cli_sha256 *h, const void *data, size_t len);
+extern void cli_sha256_final_hex(cli_sha256 *h, char hex[65]);
+
+/* json_out.c: writing JSON */
+extern void json_write_string(FILE *f, const char *s);
+
+/* commands */
+extern int	cmd_pull(int argc, char **argv);
+extern int	cmd_verify(int argc, char **argv);
+
+/* options shared by the commands' parsers */
+extern bool parse_conn_option(int c, const char *arg, conn_opts *opts);
+
+#endif							/* AI_GUARD_CLI_H */
