@@ -106,15 +106,16 @@ parse_or_error(const uint8 *buf, size_t len, ag_envelope *env)
 
 /*
  * Opens an envelope with its own key (checking the decrypt grant) into a
- * palloc'd buffer of ct_len + 1 bytes; *len gets the plaintext length.
+ * new varlena (bytea or text: the same layout) holding the plaintext.
  */
-static char *
-open_value(bytea *ct, text *context, size_t *len)
+static struct varlena *
+open_value(bytea *ct, text *context)
 {
 	ag_envelope env;
 	AgKey	   *key;
 	ag_cipher  *cipher;
-	char	   *out;
+	struct varlena *out;
+	size_t		len;
 	ag_status	st;
 
 	ai_guard_check_decrypt_connection();
@@ -128,10 +129,10 @@ open_value(bytea *ct, text *context, size_t *len)
 						   key->name)));
 	ai_guard_key_check_priv(key, AG_PRIV_DECRYPT);
 	cipher = ai_guard_key_cipher(key, env.key_version);
-	out = palloc(env.ct_len + 1);
+	out = palloc(VARHDRSZ + env.ct_len + 1);
 	st = ag_open(cipher, &env,
 				 (const uint8 *) VARDATA_ANY(context), VARSIZE_ANY_EXHDR(context),
-				 (uint8 *) out, env.ct_len + 1, len);
+				 (uint8 *) VARDATA(out), env.ct_len + 1, &len);
 	if (st == AG_ERR_AUTH)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -142,6 +143,7 @@ open_value(bytea *ct, text *context, size_t *len)
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid ciphertext"),
 				 errdetail("%s.", ag_status_message(st))));
+	SET_VARSIZE(out, VARHDRSZ + len);
 	return out;
 }
 
@@ -184,17 +186,7 @@ PG_FUNCTION_INFO_V1(ai_guard_decrypt);
 Datum
 ai_guard_decrypt(PG_FUNCTION_ARGS)
 {
-	size_t		len;
-	char	   *pt = open_value(PG_GETARG_BYTEA_PP(0), PG_GETARG_TEXT_PP(1), &len);
-	bytea	   *out;
-
-	/* the plaintext buffer has room for the header: move it in place */
-	out = palloc(VARHDRSZ + len);
-	memcpy(VARDATA(out), pt, len);
-	SET_VARSIZE(out, VARHDRSZ + len);
-	ag_wipe(pt, len);
-	pfree(pt);
-	PG_RETURN_BYTEA_P(out);
+	PG_RETURN_BYTEA_P(open_value(PG_GETARG_BYTEA_PP(0), PG_GETARG_TEXT_PP(1)));
 }
 
 /* SQL function: ai_guard.decrypt_text(bytea, text) */
@@ -202,24 +194,20 @@ PG_FUNCTION_INFO_V1(ai_guard_decrypt_text);
 Datum
 ai_guard_decrypt_text(PG_FUNCTION_ARGS)
 {
-	size_t		len;
-	char	   *pt = open_value(PG_GETARG_BYTEA_PP(0), PG_GETARG_TEXT_PP(1), &len);
-	text	   *out;
+	struct varlena *pt = open_value(PG_GETARG_BYTEA_PP(0), PG_GETARG_TEXT_PP(1));
+	size_t		len = VARSIZE(pt) - VARHDRSZ;
 
 	/* not via pg_verify_mbstr's own error: it prints the offending bytes */
-	if (!pg_verify_mbstr(GetDatabaseEncoding(), pt, (int) len, true))
+	if (!pg_verify_mbstr(GetDatabaseEncoding(), VARDATA(pt), (int) len, true))
 	{
-		ag_wipe(pt, len);
+		ag_wipe(VARDATA(pt), len);
 		ereport(ERROR,
 				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
 				 errmsg("decrypted value is not valid text in encoding \"%s\"",
 						GetDatabaseEncodingName()),
 				 errhint("Use ai_guard.decrypt() to get the bytes.")));
 	}
-	out = cstring_to_text_with_len(pt, (int) len);
-	ag_wipe(pt, len);
-	pfree(pt);
-	PG_RETURN_TEXT_P(out);
+	PG_RETURN_TEXT_P((text *) pt);
 }
 
 /* SQL function: ai_guard.key_version(bytea) */

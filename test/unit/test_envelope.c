@@ -11,7 +11,35 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+
 #include "envelope.h"
+
+/*
+ * Reference: OpenSSL's own AES-256-SIV over the same associated data items
+ * (header, context) and the padded plaintext; envelope.c must produce the
+ * same synthetic IV and ciphertext.
+ */
+static int
+openssl_siv(const uint8_t *key, const uint8_t *header, const uint8_t *aad,
+			size_t aadlen, const uint8_t *msg, size_t msglen,
+			uint8_t *tag, uint8_t *ct)
+{
+	EVP_CIPHER *siv = EVP_CIPHER_fetch(NULL, "AES-256-SIV", NULL);
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int			outl;
+	int			ok;
+
+	ok = EVP_EncryptInit_ex2(ctx, siv, key, NULL, NULL) &&
+		EVP_EncryptUpdate(ctx, NULL, &outl, header, 12) &&
+		EVP_EncryptUpdate(ctx, NULL, &outl, aad, (int) aadlen) &&
+		EVP_EncryptUpdate(ctx, ct, &outl, msg, (int) msglen) &&
+		EVP_EncryptFinal_ex(ctx, ct + outl, &outl) &&
+		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, tag);
+	EVP_CIPHER_CTX_free(ctx);
+	EVP_CIPHER_free(siv);
+	return ok;
+}
 
 static uint8_t key64[64];
 static uint8_t master[AG_MASTER_KEY_LEN];
@@ -240,6 +268,42 @@ siv_is_deterministic_gcm_is_not(void **state)
 }
 
 static void
+siv_matches_openssl(void **state)
+{
+	ag_cipher  *c = ag_cipher_new(AG_ALG_AES256_SIV, key64, 64);
+	uint8_t		msg[300];
+	uint8_t		aad[40];
+	uint8_t		out[400];
+	uint8_t		padded[301];
+	uint8_t		tag[16];
+	uint8_t		ct[301];
+	size_t		n;
+	size_t		len;
+	size_t		alen;
+	size_t		i;
+
+	(void) state;
+	for (i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t) (i * 7 + 3);
+	for (i = 0; i < sizeof(aad); i++)
+		aad[i] = (uint8_t) (i * 13 + 1);
+	for (len = 0; len < sizeof(msg); len += (len < 40 ? 1 : 37))
+	{
+		for (alen = 0; alen < sizeof(aad); alen += 7)
+		{
+			assert_int_equal(ag_seal(c, 0x01020304u, 9, msg, len, aad, alen,
+									 out, sizeof(out), &n), AG_OK);
+			memcpy(padded, msg, len);
+			padded[len] = 0x01;
+			assert_true(openssl_siv(key64, out, aad, alen, padded, len + 1, tag, ct));
+			assert_memory_equal(out + 12, tag, 16);
+			assert_memory_equal(out + 28, ct, len + 1);
+		}
+	}
+	ag_cipher_free(c);
+}
+
+static void
 cipher_rejects_bad_keys(void **state)
 {
 	(void) state;
@@ -366,6 +430,7 @@ main(void)
 		cmocka_unit_test(gcm_round_trip),
 		cmocka_unit_test(siv_round_trip),
 		cmocka_unit_test(siv_is_deterministic_gcm_is_not),
+		cmocka_unit_test(siv_matches_openssl),
 		cmocka_unit_test(cipher_rejects_bad_keys),
 		cmocka_unit_test(hmac_matches_known_value),
 		cmocka_unit_test(wrap_binds_aad_and_master),
