@@ -121,6 +121,22 @@ SELECT ai_guard.grant_key('regress_nosuchkey', 'regress_crypto_reader', 'decrypt
 SELECT k.name, g.grantee, g.privilege FROM ai_guard.key_grants g JOIN ai_guard.keys k USING (key_id)
  WHERE k.name LIKE 'regress%' ORDER BY 1, 2::text, 3;
 
+-- the search_path attack: operators planted by a caller are never used by
+-- the keyring's own queries, which run as the key tables' owner
+CREATE SCHEMA regress_crypto_evil AUTHORIZATION regress_crypto_writer;
+SET ROLE regress_crypto_writer;
+CREATE FUNCTION regress_crypto_evil.texteq(text, text) RETURNS boolean
+  LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'hijacked text = as %', current_user; END$$;
+CREATE FUNCTION regress_crypto_evil.int4eq(int, int) RETURNS boolean
+  LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'hijacked int4 = as %', current_user; END$$;
+CREATE OPERATOR regress_crypto_evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = regress_crypto_evil.texteq);
+CREATE OPERATOR regress_crypto_evil.= (LEFTARG = int, RIGHTARG = int, FUNCTION = regress_crypto_evil.int4eq);
+SET search_path = regress_crypto_evil, pg_catalog;
+SELECT ai_guard.key_version(ai_guard.encrypt('x', 'regress_gcm')) AS not_hijacked;
+RESET search_path;
+RESET ROLE;
+DROP SCHEMA regress_crypto_evil CASCADE;
+
 SET ROLE regress_crypto_writer;
 CREATE TEMP TABLE w AS SELECT ai_guard.encrypt('written by writer', 'regress_gcm', 'w') AS c;
 SELECT ai_guard.decrypt_text(c, 'w') FROM w;

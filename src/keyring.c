@@ -407,6 +407,7 @@ ai_guard_keyring_spi(const char *sql, int nargs, Oid *types, Datum *values,
 {
 	Oid			save_userid;
 	int			save_sec;
+	int			save_nestlevel;
 	int			ret;
 
 	resolve_key_tables();
@@ -414,6 +415,16 @@ ai_guard_keyring_spi(const char *sql, int nargs, Oid *types, Datum *values,
 	SetUserIdAndSecContext(keyring_owner,
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+
+	/*
+	 * The statements run with the owner's rights: resolve every operator
+	 * and function in pg_catalog, never in a schema of the caller's
+	 * search_path (the SECURITY DEFINER search_path attack).
+	 */
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	PG_TRY();
 	{
 		ret = SPI_execute_with_args(sql, nargs, types, values, NULL,
@@ -421,6 +432,7 @@ ai_guard_keyring_spi(const char *sql, int nargs, Oid *types, Datum *values,
 	}
 	PG_FINALLY();
 	{
+		AtEOXact_GUC(true, save_nestlevel);
 		SetUserIdAndSecContext(save_userid, save_sec);
 	}
 	PG_END_TRY();
@@ -834,7 +846,7 @@ ai_guard_create_key(PG_FUNCTION_ARGS)
 	types[2] = BOOLOID;
 	values[2] = BoolGetDatum(linkable);
 	types[3] = NAMEOID;
-	values[3] = CStringGetDatum(GetUserNameFromId(GetUserId(), false));
+	values[3] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
 	spi_as_owner("INSERT INTO ai_guard.keys (name, algorithm, linkable, current_version, created_by)"
 				 " VALUES ($1, $2, $3, 1, $4) RETURNING key_id",
 				 4, types, values, false);
@@ -973,7 +985,7 @@ grant_or_revoke(FunctionCallInfo fcinfo, bool grant, bool *changed)
 	if (grant)
 	{
 		types[3] = NAMEOID;
-		values[3] = CStringGetDatum(GetUserNameFromId(GetUserId(), false));
+		values[3] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
 		spi_as_owner("INSERT INTO ai_guard.key_grants (key_id, grantee, privilege, granted_by)"
 					 " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
 					 4, types, values, false);
