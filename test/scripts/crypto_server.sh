@@ -41,7 +41,7 @@ LOG=$AG_TMP/server.log
 KEY1=$AG_MASTER_KEY_FILE
 KEY2=$AG_TMP/master2.key
 (umask 077 && openssl rand -hex 32 >"$KEY2")
-chown postgres:postgres "$KEY2"
+ag_is_root && chown postgres:postgres "$KEY2"
 HEX1=$(tr -d '\n' <"$KEY1")
 HEX2=$(tr -d '\n' <"$KEY2")
 
@@ -63,18 +63,22 @@ check "... with a message naming the problem" \
 	"$(msg "SELECT ai_guard.decrypt(c, 'c') FROM t")" "key file \"$KEY1\" has group or world access"
 chmod 0640 "$KEY1"
 check "group-readable key file refused" "$(state "SELECT ai_guard.create_key('srv_x', 'aes-256-gcm')")" "F0000"
-chmod 0644 "$KEY1"
-chown root "$KEY1"
-check "key file owned by another user refused" \
-	"$(msg "SELECT ai_guard.decrypt(c, 'c') FROM t")" "key file \"$KEY1\" must be owned by the database user"
-chown postgres "$KEY1"
+if ag_is_root; then
+	chmod 0644 "$KEY1"
+	chown root "$KEY1"
+	check "key file owned by another user refused" \
+		"$(msg "SELECT ai_guard.decrypt(c, 'c') FROM t")" "key file \"$KEY1\" must be owned by the database user"
+	chown postgres "$KEY1"
+else
+	n=$((n + 1)); echo "ok $n - # SKIP the ownership check needs root to chown"
+fi
 chmod 0400 "$KEY1"
 check "mode 0400 is accepted" "$(q "SELECT ai_guard.decrypt_text(c, 'c') FROM t")" "top secret"
 chmod 0600 "$KEY1"
 
 BAD=$AG_TMP/bad.key
 echo "not a key at all, but long enough to look like one......" >"$BAD"
-chown postgres "$BAD"; chmod 0600 "$BAD"
+ag_is_root && chown postgres "$BAD"; chmod 0600 "$BAD"
 psql -X -q -d srv -c "ALTER SYSTEM SET ai_guard.master_key_file = '$BAD'" >/dev/null; reload
 check "key file without 64 hex digits refused" \
 	"$(msg "SELECT ai_guard.decrypt(c, 'c') FROM t")" "key file \"$BAD\" does not contain a valid key"
