@@ -93,6 +93,33 @@ except psycopg2.Error as e:
 reader.rollback()
 reader.close()
 
+# online re-encryption: a row locked by another session is skipped, the
+# rest move without waiting; the locked row moves on a later run
+a.execute("DROP TABLE IF EXISTS regress_sess_t")
+a.execute("CREATE TABLE regress_sess_t (id int PRIMARY KEY, v text)")
+a.execute("INSERT INTO regress_sess_t SELECT g, 'value ' || g FROM generate_series(1, 100) g")
+a.execute("SELECT ai_guard.encrypt_column('regress_sess_t', 'v', 'regress_sess')")
+a.execute("SELECT ai_guard.rotate_key('regress_sess')")
+locker = connect()
+locker.autocommit = False
+lc = locker.cursor()
+lc.execute("SELECT id FROM regress_sess_t WHERE id = 7 FOR UPDATE")
+a.execute("SET lock_timeout = '5s'")
+try:
+    a.execute("CALL ai_guard.reencrypt_in_batches('regress_sess_t', 'v', 10)")
+    a.execute("SELECT ai_guard.key_version(v), count(*) FROM regress_sess_t GROUP BY 1 ORDER BY 1")
+    got = a.fetchall()
+    check("reencrypt_in_batches skips the locked row and moves the rest", got == [(2, 1), (3, 99)], got)
+except psycopg2.Error as e:
+    check("reencrypt_in_batches does not wait for a locked row", False, e.pgerror)
+locker.commit()
+locker.close()
+a.execute("SELECT ai_guard.reencrypt('regress_sess_t', 'v')")
+check("the formerly locked row moves on the next run", a.fetchone()[0] == 1)
+a.execute("SELECT count(*) FROM regress_sess_t WHERE ai_guard.decrypt_text(v, 'public.regress_sess_t.v') = 'value ' || id")
+check("every value still decrypts", a.fetchone()[0] == 100)
+a.execute("DROP TABLE regress_sess_t")
+
 a.execute("DELETE FROM ai_guard.key_grants WHERE key_id IN (SELECT key_id FROM ai_guard.keys WHERE name = 'regress_sess')")
 a.execute("DELETE FROM ai_guard.key_versions WHERE key_id IN (SELECT key_id FROM ai_guard.keys WHERE name = 'regress_sess')")
 a.execute("DELETE FROM ai_guard.keys WHERE name = 'regress_sess'")
