@@ -141,6 +141,42 @@ DROP TABLE regress_cryptocol.emp;
 RESET ROLE;
 SELECT count(*) AS left_over FROM ai_guard.encrypted_columns;
 
+-- row binding: with row_column, each value is bound to its row as well
+SET ROLE regress_cryptocol_owner;
+CREATE TABLE regress_cryptocol.acct (id int PRIMARY KEY, iban text, note text, born date NOT NULL DEFAULT '2000-01-01');
+INSERT INTO regress_cryptocol.acct VALUES (1, 'DE01', 'a'), (2, 'DE02', 'b');
+SELECT pg_temp.try(q) FROM (VALUES
+  ($$SELECT ai_guard.encrypt_column('regress_cryptocol.acct', 'iban', 'regress_col', NULL, 'nosuch')$$),
+  ($$SELECT ai_guard.encrypt_column('regress_cryptocol.acct', 'iban', 'regress_col', NULL, 'iban')$$),
+  ($$SELECT ai_guard.encrypt_column('regress_cryptocol.acct', 'iban', 'regress_col', NULL, 'note')$$),
+  ($$SELECT ai_guard.encrypt_column('regress_cryptocol.acct', 'iban', 'regress_col', NULL, 'born')$$)
+) AS t(q);
+SELECT ai_guard.encrypt_column('regress_cryptocol.acct', 'iban', 'regress_col', 'acct.iban', 'id');
+RESET ROLE;
+SELECT column_name, context, row_column FROM ai_guard.encrypted_columns
+ WHERE rel = 'regress_cryptocol.acct'::regclass;
+SET ROLE regress_cryptocol_owner;
+INSERT INTO regress_cryptocol.acct (id, iban) VALUES (3, 'DE03');
+SELECT id, ai_guard.decrypt_text(iban, 'acct.iban:' || id) FROM regress_cryptocol.acct ORDER BY id;
+-- a ciphertext copied to another row no longer decrypts as that row's value
+UPDATE regress_cryptocol.acct SET iban = (SELECT iban FROM regress_cryptocol.acct WHERE id = 1) WHERE id = 2;
+SELECT pg_temp.try($$SELECT ai_guard.decrypt_text(iban, 'acct.iban:2') FROM regress_cryptocol.acct WHERE id = 2$$) AS copied_value;
+-- (it was sealed again as opaque bytes: row 1's ciphertext, not its IBAN)
+SELECT ai_guard.decrypt_text(ai_guard.decrypt(iban, 'acct.iban:2'), 'acct.iban:1') AS inner_value
+  FROM regress_cryptocol.acct WHERE id = 2;
+-- changing the row key re-seals the row's own value for the new key
+UPDATE regress_cryptocol.acct SET id = 30 WHERE id = 3;
+SELECT id, ai_guard.decrypt_text(iban, 'acct.iban:' || id) FROM regress_cryptocol.acct WHERE id = 30;
+-- reencrypt uses each row's context
+RESET ROLE;
+SELECT ai_guard.rotate_key('regress_col');
+SET ROLE regress_cryptocol_owner;
+SELECT ai_guard.reencrypt('regress_cryptocol.acct', 'iban') AS moved;
+SELECT id, ai_guard.key_version(iban) AS v, ai_guard.decrypt_text(iban, 'acct.iban:' || id)
+  FROM regress_cryptocol.acct WHERE id <> 2 ORDER BY id;
+DROP TABLE regress_cryptocol.acct;
+RESET ROLE;
+
 -- clean up
 DROP SCHEMA regress_cryptocol;
 DELETE FROM ai_guard.key_grants WHERE key_id IN (SELECT key_id FROM ai_guard.keys WHERE name LIKE 'regress%');

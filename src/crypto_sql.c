@@ -28,6 +28,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "ai_guard.h"
 #include "crypto_sql.h"
@@ -250,7 +251,16 @@ qualified_name(Oid relid)
 									  get_rel_name(relid));
 }
 
-/* SQL function: ai_guard.encrypt_column(regclass, name, text, text) */
+/* row columns must print the same in every session (no dates, floats) */
+static bool
+stable_row_key_type(Oid typid)
+{
+	return typid == INT2OID || typid == INT4OID || typid == INT8OID ||
+		typid == NUMERICOID || typid == TEXTOID || typid == VARCHAROID ||
+		typid == UUIDOID;
+}
+
+/* SQL function: ai_guard.encrypt_column(regclass, name, text, text, name) */
 PG_FUNCTION_INFO_V1(ai_guard_encrypt_column);
 Datum
 ai_guard_encrypt_column(PG_FUNCTION_ARGS)
@@ -260,12 +270,15 @@ ai_guard_encrypt_column(PG_FUNCTION_ARGS)
 	char		namebuf[64];
 	const char *keyname = key_name_arg(PG_GETARG_TEXT_PP(2), namebuf, sizeof(namebuf));
 	char	   *context;
+	char	   *rowcol = PG_ARGISNULL(4) ? NULL : NameStr(*PG_GETARG_NAME(4));
 	AttrNumber	attnum;
 	Oid			atttype;
 	AgKey	   *key;
-	Oid			types[4];
-	Datum		values[4];
+	Oid			types[5];
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	StringInfoData sql;
+	StringInfoData ctxexpr;
 	char	   *qrel;
 
 	check_table_owner(relid);
@@ -285,6 +298,39 @@ ai_guard_encrypt_column(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("column \"%s\" has type %s", colname, format_type_be(atttype)),
 				 errdetail("Only text, varchar and bytea columns can be encrypted.")));
+
+	if (rowcol != NULL)
+	{
+		AttrNumber	rownum = get_attnum(relid, rowcol);
+		HeapTuple	atup;
+		bool		notnull;
+
+		if (rownum == InvalidAttrNumber || rownum < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("row column \"%s\" of relation \"%s\" does not exist",
+							rowcol, get_rel_name(relid))));
+		if (rownum == attnum)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the row column must differ from the encrypted column")));
+		if (!stable_row_key_type(get_atttype(relid, rownum)))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("row column \"%s\" has type %s", rowcol,
+							format_type_be(get_atttype(relid, rownum))),
+					 errdetail("A row column must have type smallint, integer, bigint, numeric, text, varchar or uuid, whose text form does not depend on settings.")));
+		atup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(rownum));
+		if (!HeapTupleIsValid(atup))
+			elog(ERROR, "cache lookup failed for attribute %d of relation %u", rownum, relid);
+		notnull = ((Form_pg_attribute) GETSTRUCT(atup))->attnotnull;
+		ReleaseSysCache(atup);
+		if (!notnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("row column \"%s\" must be NOT NULL", rowcol),
+					 errhint("Use the primary key, or add a NOT NULL constraint.")));
+	}
 
 	key = ai_guard_key_by_name(keyname);
 	check_encryption_key(key);
@@ -306,6 +352,14 @@ ai_guard_encrypt_column(PG_FUNCTION_ARGS)
 	values[2] = CStringGetTextDatum(keyname);
 	types[3] = TEXTOID;
 	values[3] = CStringGetTextDatum(context);
+	types[4] = NAMEOID;
+	if (rowcol != NULL)
+		values[4] = NameGetDatum(PG_GETARG_NAME(4));
+	else
+	{
+		values[4] = (Datum) 0;
+		nulls[4] = 'n';
+	}
 	ai_guard_keyring_spi("SELECT 1 FROM ai_guard.encrypted_columns"
 						 " WHERE rel = $1 AND column_name = $2",
 						 2, types, values, false);
@@ -315,30 +369,40 @@ ai_guard_encrypt_column(PG_FUNCTION_ARGS)
 				 errmsg("column \"%s\" of relation \"%s\" is already encrypted",
 						colname, get_rel_name(relid)),
 				 errhint("Use ai_guard.rotate_key() and ai_guard.reencrypt() to move it to a new key version.")));
-	ai_guard_keyring_spi("INSERT INTO ai_guard.encrypted_columns"
-						 " (rel, column_name, key_name, context, added_by)"
-						 " VALUES ($1, $2, $3, $4, CURRENT_USER)",
-						 4, types, values, false);
+	ai_guard_keyring_spi_nulls("INSERT INTO ai_guard.encrypted_columns"
+							   " (rel, column_name, key_name, context, row_column, added_by)"
+							   " VALUES ($1, $2, $3, $4, $5, CURRENT_USER)",
+							   5, types, values, nulls, false);
 
 	/* encrypt the existing values in one rewrite, then keep them encrypted */
 	qrel = qualified_name(relid);
+	initStringInfo(&ctxexpr);
+	if (rowcol != NULL)
+		appendStringInfo(&ctxexpr, "%s OPERATOR(pg_catalog.||) %s::pg_catalog.text",
+						 quote_literal_cstr(psprintf("%s:", context)),
+						 quote_identifier(rowcol));
+	else
+		appendStringInfoString(&ctxexpr, quote_literal_cstr(context));
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "ALTER TABLE %s ALTER COLUMN %s TYPE pg_catalog.bytea"
 					 " USING ai_guard.encrypt(%s, %s, %s)",
 					 qrel, quote_identifier(colname), quote_identifier(colname),
-					 quote_literal_cstr(keyname), quote_literal_cstr(context));
+					 quote_literal_cstr(keyname), ctxexpr.data);
 	if (SPI_execute(sql.data, false, 0) < 0)
 		elog(ERROR, "could not encrypt column \"%s\"", colname);
 	resetStringInfo(&sql);
 	/* named to sort after other BEFORE triggers: it must see final values */
 	appendStringInfo(&sql,
-					 "CREATE TRIGGER %s BEFORE INSERT OR UPDATE OF %s ON %s"
-					 " FOR EACH ROW EXECUTE FUNCTION ai_guard.encrypt_column_trigger(%s, %s, %s)",
+					 "CREATE TRIGGER %s BEFORE INSERT OR UPDATE OF %s%s%s ON %s"
+					 " FOR EACH ROW EXECUTE FUNCTION ai_guard.encrypt_column_trigger(%s, %s, %s%s%s)",
 					 quote_identifier(psprintf("zz_ai_guard_encrypt_%d", (int) attnum)),
-					 quote_identifier(colname), qrel,
+					 quote_identifier(colname),
+					 rowcol ? ", " : "", rowcol ? quote_identifier(rowcol) : "",
+					 qrel,
 					 quote_literal_cstr(colname), quote_literal_cstr(keyname),
-					 quote_literal_cstr(context));
+					 quote_literal_cstr(context),
+					 rowcol ? ", " : "", rowcol ? quote_literal_cstr(rowcol) : "");
 	if (SPI_execute(sql.data, false, 0) < 0)
 		elog(ERROR, "could not create the encryption trigger on \"%s\"", colname);
 	SPI_finish();
@@ -375,7 +439,38 @@ is_sealed_for(AgKey *key, bytea *value, const char *context)
 	return st == AG_OK;
 }
 
-/* Trigger function: ai_guard.encrypt_column_trigger(column, key, context) */
+/*
+ * The context a value of this row is sealed with: the column's context,
+ * followed by ":" and the row column's text when values are row-bound.
+ */
+static char *
+row_context(const char *context, const char *rowcol, HeapTuple tuple,
+			TupleDesc tupdesc, const char *trigname)
+{
+	int			rownum;
+	char	   *val;
+
+	if (rowcol == NULL)
+		return (char *) context;
+	rownum = SPI_fnumber(tupdesc, rowcol);
+	if (rownum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("row column \"%s\" named by trigger \"%s\" does not exist",
+						rowcol, trigname),
+				 errhint("The row column of an encrypted column cannot be renamed; rename it back.")));
+	val = SPI_getvalue(tuple, tupdesc, rownum);
+	if (val == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("row column \"%s\" of an encrypted row must not be NULL", rowcol)));
+	return psprintf("%s:%s", context, val);
+}
+
+/*
+ * Trigger function:
+ * ai_guard.encrypt_column_trigger(column, key, context [, row_column])
+ */
 PG_FUNCTION_INFO_V1(ai_guard_encrypt_column_trigger);
 Datum
 ai_guard_encrypt_column_trigger(PG_FUNCTION_ARGS)
@@ -389,7 +484,9 @@ ai_guard_encrypt_column_trigger(PG_FUNCTION_ARGS)
 	Datum		value;
 	bytea	   *plain;
 	AgKey	   *key;
-	bytea	   *sealed;
+	bytea	   *sealed = NULL;
+	const char *rowcol;
+	char	   *ctx;
 	int			cols[1];
 	Datum		newvals[1];
 	bool		newnulls[1] = {false};
@@ -398,11 +495,12 @@ ai_guard_encrypt_column_trigger(PG_FUNCTION_ARGS)
 		!TRIGGER_FIRED_BEFORE(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
 		TRIGGER_FIRED_BY_DELETE(td->tg_event) ||
-		td->tg_trigger->tgnargs != 3)
+		(td->tg_trigger->tgnargs != 3 && td->tg_trigger->tgnargs != 4))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("ai_guard.encrypt_column_trigger() must be a BEFORE INSERT OR UPDATE row trigger with three arguments")));
+				 errmsg("ai_guard.encrypt_column_trigger() must be a BEFORE INSERT OR UPDATE row trigger with three or four arguments")));
 	trig = td->tg_trigger;
+	rowcol = trig->tgnargs == 4 ? trig->tgargs[3] : NULL;
 	tupdesc = RelationGetDescr(td->tg_relation);
 	tuple = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
 
@@ -422,15 +520,44 @@ ai_guard_encrypt_column_trigger(PG_FUNCTION_ARGS)
 	if (isnull)
 		return PointerGetDatum(tuple);
 	plain = DatumGetByteaPP(value);
+	ctx = row_context(trig->tgargs[2], rowcol, tuple, tupdesc, trig->tgname);
 
 	key = ai_guard_key_by_name(trig->tgargs[1]);
 	check_encryption_key(key);
 	ai_guard_key_check_priv(key, AG_PRIV_ENCRYPT);
-	if (is_sealed_for(key, plain, trig->tgargs[2]))
+	if (is_sealed_for(key, plain, ctx))
 		return PointerGetDatum(tuple);
 
-	sealed = seal_value(key, VARDATA_ANY(plain), VARSIZE_ANY_EXHDR(plain),
-						trig->tgargs[2], strlen(trig->tgargs[2]));
+	/*
+	 * The row column changed and the value is this row's old ciphertext:
+	 * seal it again for the new row key (inside the server; nothing of the
+	 * plaintext is returned).
+	 */
+	if (rowcol != NULL && TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		char	   *oldctx = row_context(trig->tgargs[2], rowcol, td->tg_trigtuple,
+										 tupdesc, trig->tgname);
+		ag_envelope env;
+
+		if (strcmp(oldctx, ctx) != 0 && is_sealed_for(key, plain, oldctx) &&
+			ag_envelope_parse((const uint8 *) VARDATA_ANY(plain),
+							  VARSIZE_ANY_EXHDR(plain), &env) == AG_OK)
+		{
+			ag_cipher  *cipher = ai_guard_key_cipher(key, env.key_version);
+			char	   *pt = palloc(env.ct_len + 1);
+			size_t		len;
+
+			if (ag_open(cipher, &env, (const uint8 *) oldctx, strlen(oldctx),
+						(uint8 *) pt, env.ct_len + 1, &len) != AG_OK)
+				elog(ERROR, "ciphertext authenticated once but not twice");
+			sealed = seal_value(key, pt, len, ctx, strlen(ctx));
+			ag_wipe(pt, env.ct_len + 1);
+			pfree(pt);
+		}
+	}
+	if (sealed == NULL)
+		sealed = seal_value(key, VARDATA_ANY(plain), VARSIZE_ANY_EXHDR(plain),
+							ctx, strlen(ctx));
 	cols[0] = attnum;
 	newvals[0] = PointerGetDatum(sealed);
 	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, tupdesc, 1, cols,
@@ -459,6 +586,7 @@ ai_guard_reencrypt(PG_FUNCTION_ARGS)
 	int			batches = 0;
 	char	   *qrel;
 	char	   *qcol;
+	char	   *rowcol;
 
 	if (batch_size < 1)
 		ereport(ERROR,
@@ -475,7 +603,7 @@ ai_guard_reencrypt(PG_FUNCTION_ARGS)
 	values[0] = ObjectIdGetDatum(relid);
 	types[1] = NAMEOID;
 	values[1] = CStringGetDatum(colname);
-	ai_guard_keyring_spi("SELECT key_name, context FROM ai_guard.encrypted_columns"
+	ai_guard_keyring_spi("SELECT key_name, context, row_column FROM ai_guard.encrypted_columns"
 						 " WHERE rel = $1 AND column_name = $2",
 						 2, types, values, true);
 	if (SPI_processed == 0)
@@ -486,6 +614,7 @@ ai_guard_reencrypt(PG_FUNCTION_ARGS)
 				 errhint("Use ai_guard.encrypt_column() first.")));
 	keyname = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	context = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	rowcol = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
 
 	key = ai_guard_key_by_name(keyname);
 	ai_guard_key_check_priv(key, AG_PRIV_DECRYPT);
@@ -495,14 +624,17 @@ ai_guard_reencrypt(PG_FUNCTION_ARGS)
 	qcol = (char *) quote_identifier(colname);
 	initStringInfo(&select_sql);
 	appendStringInfo(&select_sql,
-					 "SELECT ctid, %s FROM %s WHERE ai_guard.key_version(%s) < $1"
+					 "SELECT ctid, %s, %s FROM %s"
+					 " WHERE ai_guard.key_version(%s) OPERATOR(pg_catalog.<) $1"
 					 " LIMIT $2 FOR UPDATE SKIP LOCKED",
-					 qcol, qrel, qcol);
+					 qcol, rowcol ? quote_identifier(rowcol) : "NULL",
+					 qrel, qcol);
 	types[0] = INT4OID;
 	types[1] = INT4OID;
 	select_plan = SPI_prepare(select_sql.data, 2, types);
 	initStringInfo(&update_sql);
-	appendStringInfo(&update_sql, "UPDATE %s SET %s = $1 WHERE ctid = $2", qrel, qcol);
+	appendStringInfo(&update_sql, "UPDATE %s SET %s = $1 WHERE ctid OPERATOR(pg_catalog.=) $2",
+					 qrel, qcol);
 	types[0] = BYTEAOID;
 	types[1] = TIDOID;
 	update_plan = SPI_prepare(update_sql.data, 2, types);
@@ -537,6 +669,9 @@ ai_guard_reencrypt(PG_FUNCTION_ARGS)
 			size_t		len;
 			bytea	   *sealed;
 			Datum		uvals[2];
+			char	   *rowval = SPI_getvalue(tt->vals[i], tt->tupdesc, 3);
+			const char *ctx = rowcol == NULL ? context :
+				psprintf("%s:%s", context, rowval ? rowval : "");
 
 			key = ai_guard_key_by_name(keyname);
 			parse_or_error((const uint8 *) VARDATA_ANY(ct), VARSIZE_ANY_EXHDR(ct), &env);
@@ -546,14 +681,14 @@ ai_guard_reencrypt(PG_FUNCTION_ARGS)
 						 errmsg("column \"%s\" holds a ciphertext of another key", colname)));
 			cipher = ai_guard_key_cipher(key, env.key_version);
 			pt = palloc(env.ct_len + 1);
-			if (ag_open(cipher, &env, (const uint8 *) context, strlen(context),
+			if (ag_open(cipher, &env, (const uint8 *) ctx, strlen(ctx),
 						(uint8 *) pt, env.ct_len + 1, &len) != AG_OK)
 				ereport(ERROR,
 						(errcode(ERRCODE_DATA_EXCEPTION),
 						 errmsg("ciphertext authentication failed"),
 						 errdetail("A value of column \"%s\" does not authenticate with the column's context.",
 								   colname)));
-			sealed = seal_value(key, pt, len, context, strlen(context));
+			sealed = seal_value(key, pt, len, ctx, strlen(ctx));
 			ag_wipe(pt, env.ct_len + 1);
 			pfree(pt);
 			uvals[0] = PointerGetDatum(sealed);

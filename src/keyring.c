@@ -405,6 +405,13 @@ int
 ai_guard_keyring_spi(const char *sql, int nargs, Oid *types, Datum *values,
 			 bool read_only)
 {
+	return ai_guard_keyring_spi_nulls(sql, nargs, types, values, NULL, read_only);
+}
+
+int
+ai_guard_keyring_spi_nulls(const char *sql, int nargs, Oid *types,
+						   Datum *values, const char *nulls, bool read_only)
+{
 	Oid			save_userid;
 	int			save_sec;
 	int			save_nestlevel;
@@ -427,7 +434,7 @@ ai_guard_keyring_spi(const char *sql, int nargs, Oid *types, Datum *values,
 							 GUC_ACTION_SAVE, true, 0, false);
 	PG_TRY();
 	{
-		ret = SPI_execute_with_args(sql, nargs, types, values, NULL,
+		ret = SPI_execute_with_args(sql, nargs, types, values, nulls,
 									read_only, 0);
 	}
 	PG_FINALLY();

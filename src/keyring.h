@@ -48,5 +48,8 @@ extern ag_cipher *ai_guard_key_cipher(AgKey *key, uint32 version);
 extern void ai_guard_check_decrypt_connection(void);
 extern int	ai_guard_keyring_spi(const char *sql, int nargs, Oid *types,
 								 Datum *values, bool read_only);
+extern int	ai_guard_keyring_spi_nulls(const char *sql, int nargs, Oid *types,
+									   Datum *values, const char *nulls,
+									   bool read_only);
 
 #endif							/* AI_GUARD_KEYRING_H */

@@ -65,6 +65,7 @@ CREATE TABLE @extschema@.encrypted_columns (
 	column_name     pg_catalog.name NOT NULL,
 	key_name        pg_catalog.text NOT NULL,
 	context         pg_catalog.text NOT NULL,
+	row_column      pg_catalog.name,
 	added_by        pg_catalog.name NOT NULL DEFAULT CURRENT_USER,
 	added_at        pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	PRIMARY KEY (rel, column_name)
@@ -73,7 +74,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.encrypted_columns', '');
 REVOKE ALL ON @extschema@.encrypted_columns FROM PUBLIC;
 GRANT SELECT ON @extschema@.encrypted_columns TO PUBLIC;
 COMMENT ON TABLE @extschema@.encrypted_columns IS
-'columns kept encrypted by ai_guard.encrypt_column(), with their key and the context to decrypt them with';
+'columns kept encrypted by ai_guard.encrypt_column(), with their key and the context to decrypt them with (context || '':'' || row_column::text when row_column is set)';
 
 /* any change to the key tables flushes every backend's key cache */
 CREATE FUNCTION @extschema@.key_tables_changed()
@@ -192,12 +193,12 @@ COMMENT ON FUNCTION @extschema@.encrypt_column_trigger() IS
 
 CREATE FUNCTION @extschema@.encrypt_column(rel pg_catalog.regclass,
 	column_name pg_catalog.name, key_name pg_catalog.text,
-	context pg_catalog.text DEFAULT NULL)
+	context pg_catalog.text DEFAULT NULL, row_column pg_catalog.name DEFAULT NULL)
 RETURNS void
 AS 'MODULE_PATHNAME', 'ai_guard_encrypt_column'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION @extschema@.encrypt_column(pg_catalog.regclass, pg_catalog.name, pg_catalog.text, pg_catalog.text) IS
-'turns a text, varchar or bytea column into bytea ciphertext under a key (table owner with the encrypt grant); the context defaults to schema.table.column';
+COMMENT ON FUNCTION @extschema@.encrypt_column(pg_catalog.regclass, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.name) IS
+'turns a text, varchar or bytea column into bytea ciphertext under a key (table owner with the encrypt grant); the context defaults to schema.table.column, and with row_column (a NOT NULL column) each value is also bound to its row';
 
 CREATE FUNCTION @extschema@.reencrypt(rel pg_catalog.regclass,
 	column_name pg_catalog.name, batch_size pg_catalog.int4 DEFAULT 1000,
