@@ -100,6 +100,12 @@ shared_buffers = 256MB
 log_min_messages = warning
 timezone = 'UTC'
 CONF
+	# a fresh random master key for ai_guard's keyring (docs/encryption.md)
+	AG_MASTER_KEY_FILE=$AG_TMP/master.key
+	(umask 077 && openssl rand -hex 32 >"$AG_MASTER_KEY_FILE")
+	ag_is_root && chown postgres:postgres "$AG_MASTER_KEY_FILE"
+	chmod 0600 "$AG_MASTER_KEY_FILE"
+	echo "ai_guard.master_key_file = '$AG_MASTER_KEY_FILE'" >>"$AG_DATA/postgresql.conf"
 	ag_cluster_set_preload "$preload"
 	export PGHOST=$AG_SOCK PGPORT=54329 PGUSER=postgres PGDATABASE=postgres
 	ag_cluster_ctl start
