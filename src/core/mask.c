@@ -1,0 +1,235 @@
+/*
+ * mask.c
+ *		Masking primitives over byte strings (see mask.h).
+ */
+#include <math.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "mask.h"
+
+static inline bool
+is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline bool
+is_alnum(unsigned char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Length of the character starting at in[0] (at least 1, at most len). */
+static size_t
+char_len(const char *in, size_t len, bool utf8)
+{
+	unsigned char c = (unsigned char) in[0];
+	size_t		k = 1;
+
+	if (!utf8 || c < 0x80)
+		return 1;
+	if ((c & 0xE0) == 0xC0)
+		k = 2;
+	else if ((c & 0xF0) == 0xE0)
+		k = 3;
+	else if ((c & 0xF8) == 0xF0)
+		k = 4;
+	return k < len ? k : len;
+}
+
+size_t
+ag_char_count(const char *in, size_t len, bool utf8)
+{
+	size_t		n = 0;
+	size_t		p = 0;
+
+	while (p < len)
+	{
+		p += char_len(in + p, len - p, utf8);
+		n++;
+	}
+	return n;
+}
+
+size_t
+ag_char_offset(const char *in, size_t len, bool utf8, size_t chars)
+{
+	size_t		p = 0;
+
+	while (p < len && chars > 0)
+	{
+		p += char_len(in + p, len - p, utf8);
+		chars--;
+	}
+	return p;
+}
+
+size_t
+ag_mask_email(const char *in, size_t len, bool utf8, char *out)
+{
+	size_t		at = len;
+	size_t		k;
+	size_t		o = 0;
+
+	for (k = len; k > 0; k--)
+	{
+		if (in[k - 1] == '@')
+		{
+			at = k - 1;
+			break;
+		}
+	}
+	if (at == len)
+	{
+		memcpy(out, "***", 3);
+		return 3;
+	}
+	if (at > 0)
+	{
+		size_t		first = char_len(in, at, utf8);
+
+		/* a one-character local part is not shown at all */
+		if (first < at)
+		{
+			memcpy(out, in, first);
+			o = first;
+		}
+	}
+	memcpy(out + o, "***", 3);
+	o += 3;
+	memcpy(out + o, in + at, len - at);
+	return o + (len - at);
+}
+
+size_t
+ag_mask_digits(const char *in, size_t len, int keep, char *out)
+{
+	size_t		digits = 0;
+	size_t		mask_count;
+	size_t		k;
+
+	if (keep < 0)
+		keep = 0;
+	for (k = 0; k < len; k++)
+		digits += is_digit((unsigned char) in[k]);
+	mask_count = digits > (size_t) keep ? digits - (size_t) keep : digits;
+	for (k = 0; k < len; k++)
+	{
+		out[k] = in[k];
+		if (is_digit((unsigned char) in[k]) && mask_count > 0)
+		{
+			out[k] = AG_MASK_CHAR;
+			mask_count--;
+		}
+	}
+	return len;
+}
+
+size_t
+ag_mask_card(const char *in, size_t len, char *out)
+{
+	size_t		digits = 0;
+	size_t		k;
+
+	for (k = 0; k < len; k++)
+		digits += is_digit((unsigned char) in[k]);
+	return ag_mask_digits(in, len, digits >= 12 ? 4 : 0, out);
+}
+
+size_t
+ag_mask_iban(const char *in, size_t len, char *out)
+{
+	size_t		alnum = 0;
+	size_t		seen = 0;
+	size_t		k;
+
+	for (k = 0; k < len; k++)
+		alnum += is_alnum((unsigned char) in[k]);
+	for (k = 0; k < len; k++)
+	{
+		unsigned char c = (unsigned char) in[k];
+
+		out[k] = in[k];
+		if (!is_alnum(c))
+			continue;
+		seen++;
+		if (alnum >= 12 && (seen <= 2 || seen > alnum - 4))
+			continue;
+		out[k] = AG_MASK_CHAR;
+	}
+	return len;
+}
+
+size_t
+ag_mask_partial(const char *in, size_t len, bool utf8,
+				int keep_prefix, const char *pad, size_t padlen,
+				int keep_suffix, char *out)
+{
+	size_t		chars = ag_char_count(in, len, utf8);
+	size_t		pre,
+				suf_start;
+	size_t		o = 0;
+
+	if (keep_prefix < 0)
+		keep_prefix = 0;
+	if (keep_suffix < 0)
+		keep_suffix = 0;
+	if ((size_t) keep_prefix + (size_t) keep_suffix >= chars)
+	{
+		memcpy(out, pad, padlen);
+		return padlen;
+	}
+	pre = ag_char_offset(in, len, utf8, (size_t) keep_prefix);
+	suf_start = ag_char_offset(in, len, utf8, chars - (size_t) keep_suffix);
+	memcpy(out, in, pre);
+	o = pre;
+	memcpy(out + o, pad, padlen);
+	o += padlen;
+	memcpy(out + o, in + suf_start, len - suf_start);
+	return o + (len - suf_start);
+}
+
+bool
+ag_noise(const uint8_t *key, size_t keylen,
+		 const char *context, size_t contextlen,
+		 double value, double ratio, double *result)
+{
+	unsigned char msg[1 + 256 + 1 + 8];
+	unsigned char mac[32];
+	size_t		maclen = 0;
+	size_t		m = 0;
+	uint64_t	bits = 0;
+	uint64_t	r = 0;
+	double		u;
+	int			k;
+
+	if (isnan(value) || isinf(value))
+	{
+		*result = value;
+		return true;
+	}
+	if (value == 0.0)
+		value = 0.0;			/* -0.0 and 0.0 are one value */
+	if (contextlen > 256)
+		contextlen = 256;
+
+	/* domain tag, context, separator, value in a fixed byte order */
+	msg[m++] = 'N';
+	memcpy(msg + m, context, contextlen);
+	m += contextlen;
+	msg[m++] = 0;
+	memcpy(&bits, &value, sizeof(bits));
+	for (k = 0; k < 8; k++)
+		msg[m++] = (unsigned char) (bits >> (8 * k));
+
+	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, keylen,
+				  msg, m, mac, sizeof(mac), &maclen) == NULL || maclen < 8)
+		return false;
+	for (k = 0; k < 8; k++)
+		r = (r << 8) | mac[k];
+	u = (double) (r >> 11) / 9007199254740992.0;	/* [0, 1) */
+	*result = value * (1.0 + ratio * (2.0 * u - 1.0));
+	return true;
+}
