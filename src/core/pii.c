@@ -266,6 +266,16 @@ try_card(const char *s, size_t n, size_t i)
 	return p - i;
 }
 
+/* Does the number continue at p in a way no phone number does (10.0.0.1)? */
+static bool
+is_other_number(const char *s, size_t n, size_t p)
+{
+	unsigned char c = AT(p);
+
+	return (c == '.' || c == ':' || c == '-' || c == '/' || c == ',') &&
+		is_digit(AT(p + 1));
+}
+
 /* "(212) 555-0123", "212-555-0123", "212.555.0123" */
 static size_t
 try_nanp(const char *s, size_t n, size_t i)
@@ -319,8 +329,11 @@ try_intl_phone(const char *s, size_t n, size_t i)
 {
 	size_t		p = i + 1;
 	size_t		end = 0;
+	size_t		prev_end = 0;
 	int			nd = 0;
+	int			prev_nd = 0;
 	bool		in_paren = false;
+	char		seps = 0;
 
 	if (AT(i) != '+' || !is_digit(AT(p)) || AT(p) == '0')
 		return 0;
@@ -352,10 +365,22 @@ try_intl_phone(const char *s, size_t n, size_t i)
 		if ((c == ' ' || c == '-' || c == '.') && !in_paren &&
 			(is_digit(AT(p + 1)) || AT(p + 1) == '('))
 		{
+			/* dots only as the one separator: "+49 30 1234567 10.0.0.1" */
+			if (seps != 0 && (c == '.') != (seps == '.'))
+				break;
+			seps = c == '.' ? '.' : ' ';
+			prev_end = end;
+			prev_nd = nd;
 			p++;
 			continue;
 		}
 		break;
+	}
+	/* a last group that belongs to a following number is not the phone's */
+	if (prev_end > 0 && AT(end) != AT(prev_end) && is_other_number(s, n, end))
+	{
+		end = prev_end;
+		nd = prev_nd;
 	}
 	if (nd < 8 || nd > 15 || in_paren || is_alpha(AT(end)))
 		return 0;
@@ -368,7 +393,9 @@ try_trunk_phone(const char *s, size_t n, size_t i)
 {
 	size_t		p = i;
 	size_t		first = 0;
+	size_t		prev_end = 0;
 	int			nd = 0;
+	int			prev_nd = 0;
 	int			groups = 1;
 	unsigned char sep = 0;
 
@@ -392,10 +419,17 @@ try_trunk_phone(const char *s, size_t n, size_t i)
 		{
 			sep = c;
 			groups++;
+			prev_end = p;
+			prev_nd = nd;
 			p++;
 			continue;
 		}
 		break;
+	}
+	if (groups >= 2 && is_other_number(s, n, p) && AT(p) != sep)
+	{
+		p = prev_end;
+		nd = prev_nd;
 	}
 	if (sep == 0 || nd < 9 || first < 2 || first > 5 || is_alpha(AT(p)))
 		return 0;
@@ -494,7 +528,7 @@ try_ipv6(const char *s, size_t n, size_t i)
 			break;
 		if (h > 4)
 			return 0;
-		if (AT(p + h) == '.')
+		if (AT(p + h) == '.' && is_digit(AT(p + h + 1)))
 		{
 			/* an embedded IPv4 address ends the address */
 			size_t		v4 = try_ipv4(s, n, p);
@@ -528,6 +562,17 @@ try_ipv6(const char *s, size_t n, size_t i)
 	}
 	if (dbl ? (groups < 2 || groups > 7) : groups != 8)
 		return 0;
+	if (dbl)
+	{
+		/* "a::b" in prose or C++ is not an address: want a digit, 6+ bytes */
+		size_t		k;
+		bool		digit = false;
+
+		for (k = i; k < end; k++)
+			digit |= is_digit(AT(k));
+		if (!digit || end - i < 6)
+			return 0;
+	}
 	if (is_alnum(AT(end)) || AT(end) == ':' || AT(end) == '_' ||
 		(AT(end) == '.' && is_digit(AT(end + 1))))
 		return 0;
