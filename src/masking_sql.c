@@ -177,12 +177,16 @@ typedef struct saved_user
 {
 	Oid			uid;
 	int			sec;
+	int			guc_nest;
 } saved_user;
+
+static int	lock_search_path(void);
 
 static void
 switch_to(Oid role, saved_user *s)
 {
 	GetUserIdAndSecContext(&s->uid, &s->sec);
+	s->guc_nest = lock_search_path();
 	SetUserIdAndSecContext(role, s->sec | SECURITY_LOCAL_USERID_CHANGE);
 }
 
@@ -190,6 +194,24 @@ static void
 switch_back(const saved_user *s)
 {
 	SetUserIdAndSecContext(s->uid, s->sec);
+	AtEOXact_GUC(true, s->guc_nest);
+}
+
+/*
+ * SQL run by this file as another role (the extension's owner, a view's
+ * owner) resolves every unqualified operator and function in pg_catalog
+ * only: a caller's search_path cannot slip its own "=" into it.  Returns the
+ * GUC nesting level to pass to AtEOXact_GUC; an error unwinds it anyway.
+ */
+static int
+lock_search_path(void)
+{
+	int			nest = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	return nest;
 }
 
 /* Runs sql (with optional parameters) through SPI; errors are raised. */
@@ -740,11 +762,8 @@ masked_view_sql(Oid relid, const char *schema, const char *name)
 	const char *ext = ext_schema_quoted();
 	bool		first = true;
 	int			i;
-	int			save_nest = NewGUCNestLevel();
+	int			save_nest = lock_search_path();
 
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
 	rel = relation_open(relid, AccessShareLock);
 	desc = RelationGetDescr(rel);
 	initStringInfo(&sql);
@@ -1270,6 +1289,7 @@ ai_guard_masking_sql_drop(PG_FUNCTION_ARGS)
 		ListCell   *lc;
 		MemoryContext outer = CurrentMemoryContext;
 		uint64		k;
+		int			nest = lock_search_path();
 
 		SPI_connect();
 		spi_exec("SELECT objid FROM pg_catalog.pg_event_trigger_dropped_objects() "
@@ -1287,6 +1307,7 @@ ai_guard_masking_sql_drop(PG_FUNCTION_ARGS)
 			MemoryContextSwitchTo(old);
 		}
 		SPI_finish();
+		AtEOXact_GUC(true, nest);
 
 		foreach(lc, oids)
 		{
