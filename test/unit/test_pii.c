@@ -388,43 +388,67 @@ score_tickets(score *sc, int count)
 	return count;
 }
 
+/* Prints one table; fails if a kind with examples is below the floors. */
 static void
-precision_recall_table(void **state)
+report(const score *sc, const char *title, double min_precision,
+	   double min_recall)
 {
-	score		sc;
 	int			k;
-	int			lines;
 
-	/* floors: measured values minus a small margin (see docs/masking.md) */
-	static const double min_precision = 0.95;
-	static const double min_recall = 0.90;
-
-	(void) state;
-	memset(&sc, 0, sizeof(sc));
-	lines = score_file(&sc, "test/corpus/pii/positives.tsv");
-	lines += score_file(&sc, "test/corpus/pii/negatives.tsv");
-	lines += score_tickets(&sc, 2000);
-
-	printf("# precision/recall on %d texts (corpus + 2000 demo tickets)\n", lines);
+	printf("# %s\n", title);
 	printf("# | kind | TP | FP | FN | precision | recall |\n");
 	printf("# |---|---:|---:|---:|---:|---:|\n");
 	for (k = 0; k < AG_PII_NKINDS; k++)
 	{
-		int			tp = sc.tp[k],
-					fp = sc.fp[k],
-					fn = sc.fn[k];
+		int			tp = sc->tp[k],
+					fp = sc->fp[k],
+					fn = sc->fn[k];
 		double		p = tp + fp ? (double) tp / (tp + fp) : 1.0;
 		double		r = tp + fn ? (double) tp / (tp + fn) : 1.0;
 
+		if (tp + fp + fn == 0)
+			continue;
 		printf("# | %s | %d | %d | %d | %.3f | %.3f |\n",
 			   ag_pii_kind_name((ag_pii_kind) k), tp, fp, fn, p, r);
-		if (tp == 0)
+		if (p < min_precision || r < min_recall)
+			fail_msg("%s: kind %s: precision %.3f, recall %.3f below the floor",
+					 title, ag_pii_kind_name((ag_pii_kind) k), p, r);
+	}
+}
+
+static void
+precision_recall_table(void **state)
+{
+	score		corpus;
+	score		tickets;
+	int			k;
+	int			lines;
+
+	(void) state;
+	memset(&corpus, 0, sizeof(corpus));
+	memset(&tickets, 0, sizeof(tickets));
+	lines = score_file(&corpus, "test/corpus/pii/positives.tsv");
+	lines += score_file(&corpus, "test/corpus/pii/negatives.tsv");
+	lines += score_file(&corpus, "test/corpus/pii/hard.tsv");
+	score_tickets(&tickets, 2000);
+	for (k = 0; k < AG_PII_NKINDS; k++)
+		if (corpus.tp[k] == 0)
 			fail_msg("kind %s has no true positive in the corpus",
 					 ag_pii_kind_name((ag_pii_kind) k));
-		if (p < min_precision || r < min_recall)
-			fail_msg("kind %s: precision %.3f, recall %.3f below the floor",
-					 ag_pii_kind_name((ag_pii_kind) k), p, r);
+
+	/*
+	 * Floors sit just under the measured values (docs/masking.md), so a
+	 * regression fails the test; the hand-written corpus includes cases
+	 * written to fail (hard.tsv), hence its lower floors.
+	 */
+	{
+		char		title[128];
+
+		snprintf(title, sizeof(title),
+				 "hand-written corpus (test/corpus/pii, %d texts)", lines);
+		report(&corpus, title, 0.75, 0.70);
 	}
+	report(&tickets, "2000 demo tickets (tools/datagen, seed 42)", 0.99, 0.99);
 }
 
 int
