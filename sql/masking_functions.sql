@@ -42,6 +42,11 @@ SELECT ai_guard.generalize(date '1987-06-05', 'year') AS year,
        ai_guard.generalize(date '1987-06-05', 'month') AS month,
        ai_guard.generalize(date '1987-06-05', 'decade') AS decade,
        ai_guard.generalize(date 'infinity', 'year') AS inf;
+-- the same as date_trunc, BC dates included
+SELECT u, count(*) FILTER (WHERE ai_guard.generalize(d, u) <> date_trunc(u, d)::date) AS differ
+  FROM (VALUES ('year'), ('month'), ('decade')) AS units(u),
+       (SELECT date '0200-01-01 BC' + g * 97 AS d FROM generate_series(0, 3000) g) AS dates
+ GROUP BY u ORDER BY u;
 SELECT ai_guard.generalize(timestamp '2025-03-04 12:30:45', 'month');
 SET TIME ZONE 'UTC';
 SELECT ai_guard.generalize(timestamptz '2025-03-04 12:30:45+00', 'year');

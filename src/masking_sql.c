@@ -40,7 +40,6 @@
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "commands/seclabel.h"
-#include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -50,6 +49,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/datetime.h"
 #include "utils/fmgroids.h"
 #include "utils/formatting.h"
 #include "utils/guc.h"
@@ -72,9 +72,8 @@
 
 /*---- per-backend state ----*/
 
-/* the noise key, read once from ai_guard.masking_secret */
-static bool noise_key_loaded = false;
-static uint8 noise_key[NOISE_KEY_LEN];
+/* the noise MAC, keyed once from ai_guard.masking_secret */
+static ag_noise_ctx *noise_ctx = NULL;
 
 /* base tables whose masked views must be rebuilt at ddl_command_end */
 static List *pending_relids = NIL;
@@ -124,15 +123,25 @@ text_from_buf(const char *buf, size_t len)
 	return cstring_to_text_with_len(buf, (int) len);
 }
 
-/* A buffer of len + extra bytes, refusing sizes PostgreSQL cannot hold. */
-static char *
-out_buffer(size_t len, size_t extra)
+/*
+ * A text of up to len + extra bytes whose data the caller writes in place
+ * (no second copy), refusing sizes PostgreSQL cannot hold.
+ */
+static text *
+out_text(size_t len, size_t extra)
 {
 	if (len > MaxAllocSize - VARHDRSZ - extra - 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("masked value would be too long")));
-	return palloc(len + extra + 1);
+	return (text *) palloc(VARHDRSZ + len + extra);
+}
+
+static Datum
+finish_text(text *t, size_t n)
+{
+	SET_VARSIZE(t, VARHDRSZ + n);
+	PG_RETURN_TEXT_P(t);
 }
 
 /* The ai_guard extension's OID, schema and owner. */
@@ -263,11 +272,10 @@ ai_guard_mask_email(PG_FUNCTION_ARGS)
 {
 	text	   *in = PG_GETARG_TEXT_PP(0);
 	size_t		len = VARSIZE_ANY_EXHDR(in);
-	char	   *out = out_buffer(len, 8);
-	size_t		n;
+	text	   *out = out_text(len, 8);
 
-	n = ag_mask_email(VARDATA_ANY(in), len, db_is_utf8(), out);
-	PG_RETURN_TEXT_P(text_from_buf(out, n));
+	return finish_text(out, ag_mask_email(VARDATA_ANY(in), len, db_is_utf8(),
+										  VARDATA(out)));
 }
 
 /* SQL function: ai_guard.mask_phone(text, integer) */
@@ -278,15 +286,15 @@ ai_guard_mask_phone(PG_FUNCTION_ARGS)
 	text	   *in = PG_GETARG_TEXT_PP(0);
 	int32		keep = PG_GETARG_INT32(1);
 	size_t		len = VARSIZE_ANY_EXHDR(in);
-	char	   *out = out_buffer(len, 8);
-	size_t		n;
+	text	   *out;
 
 	if (keep < 0 || keep > 15)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("mask_phone keeps 0 to 15 digits")));
-	n = ag_mask_phone(VARDATA_ANY(in), len, keep, out);
-	PG_RETURN_TEXT_P(text_from_buf(out, n));
+	out = out_text(len, 0);
+	return finish_text(out, ag_mask_phone(VARDATA_ANY(in), len, keep,
+										  VARDATA(out)));
 }
 
 /* SQL function: ai_guard.mask_card(text) */
@@ -296,11 +304,9 @@ ai_guard_mask_card(PG_FUNCTION_ARGS)
 {
 	text	   *in = PG_GETARG_TEXT_PP(0);
 	size_t		len = VARSIZE_ANY_EXHDR(in);
-	char	   *out = out_buffer(len, 8);
-	size_t		n;
+	text	   *out = out_text(len, 0);
 
-	n = ag_mask_card(VARDATA_ANY(in), len, out);
-	PG_RETURN_TEXT_P(text_from_buf(out, n));
+	return finish_text(out, ag_mask_card(VARDATA_ANY(in), len, VARDATA(out)));
 }
 
 /* SQL function: ai_guard.mask_iban(text) */
@@ -310,11 +316,9 @@ ai_guard_mask_iban(PG_FUNCTION_ARGS)
 {
 	text	   *in = PG_GETARG_TEXT_PP(0);
 	size_t		len = VARSIZE_ANY_EXHDR(in);
-	char	   *out = out_buffer(len, 8);
-	size_t		n;
+	text	   *out = out_text(len, 0);
 
-	n = ag_mask_iban(VARDATA_ANY(in), len, out);
-	PG_RETURN_TEXT_P(text_from_buf(out, n));
+	return finish_text(out, ag_mask_iban(VARDATA_ANY(in), len, VARDATA(out)));
 }
 
 /* SQL function: ai_guard.partial(text, integer, text, integer) */
@@ -328,8 +332,7 @@ ai_guard_partial(PG_FUNCTION_ARGS)
 	int32		suffix = PG_GETARG_INT32(3);
 	size_t		len = VARSIZE_ANY_EXHDR(in);
 	size_t		padlen = VARSIZE_ANY_EXHDR(pad);
-	char	   *out;
-	size_t		n;
+	text	   *out;
 
 	if (prefix < 0 || suffix < 0)
 		ereport(ERROR,
@@ -339,24 +342,43 @@ ai_guard_partial(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("partial requires a UTF8 or single-byte database encoding")));
-	out = out_buffer(len, padlen);
-	n = ag_mask_partial(VARDATA_ANY(in), len, db_is_utf8(), prefix,
-						VARDATA_ANY(pad), padlen, suffix, out);
-	PG_RETURN_TEXT_P(text_from_buf(out, n));
+	out = out_text(len, padlen);
+	return finish_text(out, ag_mask_partial(VARDATA_ANY(in), len, db_is_utf8(),
+											prefix, VARDATA_ANY(pad), padlen,
+											suffix, VARDATA(out)));
 }
 
+typedef enum gen_unit
+{
+	GEN_YEAR,
+	GEN_MONTH,
+	GEN_DECADE
+} gen_unit;
+
 /* 'year', 'month' or 'decade', else an error that names only the unit */
-static text *
+static gen_unit
 checked_unit(text *unit)
 {
-	char	   *u = text_to_cstring(unit);
+	const char *u = VARDATA_ANY(unit);
+	size_t		n = VARSIZE_ANY_EXHDR(unit);
 
-	if (strcmp(u, "year") != 0 && strcmp(u, "month") != 0 &&
-		strcmp(u, "decade") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("generalize unit must be \"year\", \"month\" or \"decade\"")));
-	return cstring_to_text(u);
+	if (n == 4 && memcmp(u, "year", 4) == 0)
+		return GEN_YEAR;
+	if (n == 5 && memcmp(u, "month", 5) == 0)
+		return GEN_MONTH;
+	if (n == 6 && memcmp(u, "decade", 6) == 0)
+		return GEN_DECADE;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("generalize unit must be \"year\", \"month\" or \"decade\"")));
+	return GEN_YEAR;			/* keep the compiler quiet */
+}
+
+static Datum
+unit_text(gen_unit unit)
+{
+	return CStringGetTextDatum(unit == GEN_YEAR ? "year" :
+							   unit == GEN_MONTH ? "month" : "decade");
 }
 
 /* SQL function: ai_guard.generalize(date, text) */
@@ -365,14 +387,25 @@ Datum
 ai_guard_generalize_date(PG_FUNCTION_ARGS)
 {
 	DateADT		d = PG_GETARG_DATEADT(0);
-	text	   *unit = checked_unit(PG_GETARG_TEXT_PP(1));
-	Datum		ts;
+	gen_unit	unit = checked_unit(PG_GETARG_TEXT_PP(1));
+	int			y,
+				m,
+				day;
 
 	if (DATE_NOT_FINITE(d))
 		PG_RETURN_DATEADT(d);
-	ts = DirectFunctionCall1(date_timestamp, DateADTGetDatum(d));
-	ts = DirectFunctionCall2(timestamp_trunc, PointerGetDatum(unit), ts);
-	return DirectFunctionCall1(timestamp_date, ts);
+	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
+	if (unit != GEN_MONTH)
+		m = 1;
+	if (unit == GEN_DECADE)
+	{
+		/* as date_trunc: years 1 BC and before count down (y <= 0 here) */
+		if (y > 0)
+			y = (y / 10) * 10;
+		else
+			y = -((8 - (y - 1)) / 10) * 10;
+	}
+	PG_RETURN_DATEADT(date2j(y, m, 1) - POSTGRES_EPOCH_JDATE);
 }
 
 /* SQL function: ai_guard.generalize(timestamp, text) */
@@ -381,9 +414,9 @@ Datum
 ai_guard_generalize_ts(PG_FUNCTION_ARGS)
 {
 	Timestamp	t = PG_GETARG_TIMESTAMP(0);
-	text	   *unit = checked_unit(PG_GETARG_TEXT_PP(1));
+	gen_unit	unit = checked_unit(PG_GETARG_TEXT_PP(1));
 
-	return DirectFunctionCall2(timestamp_trunc, PointerGetDatum(unit),
+	return DirectFunctionCall2(timestamp_trunc, unit_text(unit),
 							   TimestampGetDatum(t));
 }
 
@@ -393,9 +426,9 @@ Datum
 ai_guard_generalize_tstz(PG_FUNCTION_ARGS)
 {
 	TimestampTz t = PG_GETARG_TIMESTAMPTZ(0);
-	text	   *unit = checked_unit(PG_GETARG_TEXT_PP(1));
+	gen_unit	unit = checked_unit(PG_GETARG_TEXT_PP(1));
 
-	return DirectFunctionCall2(timestamptz_trunc, PointerGetDatum(unit),
+	return DirectFunctionCall2(timestamptz_trunc, unit_text(unit),
 							   TimestampTzGetDatum(t));
 }
 
@@ -438,8 +471,9 @@ load_noise_key(void)
 	SysScanDesc scan;
 	HeapTuple	tup;
 	bool		found = false;
+	uint8		noise_key[NOISE_KEY_LEN];
 
-	if (noise_key_loaded)
+	if (noise_ctx != NULL)
 		return;
 	extension_info(NULL, &schema, NULL);
 	relid = get_relname_relid("masking_secret", schema);
@@ -472,7 +506,12 @@ load_noise_key(void)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("ai_guard masking secret is missing")));
-	noise_key_loaded = true;
+	noise_ctx = ag_noise_ctx_new(noise_key, NOISE_KEY_LEN);
+	explicit_bzero(noise_key, sizeof(noise_key));
+	if (noise_ctx == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not set up the noise MAC")));
 }
 
 /* SQL function: ai_guard.noise(double precision, double precision) */
@@ -493,8 +532,7 @@ ai_guard_noise(PG_FUNCTION_ARGS)
 				 errmsg("noise ratio must be greater than 0 and at most 1")));
 	load_noise_key();
 	/* keyed by the purpose class: the same for every detail of a purpose */
-	if (!ag_noise(noise_key, NOISE_KEY_LEN, purpose, class_len, value, ratio,
-				  &result))
+	if (!ag_noise_with(noise_ctx, purpose, class_len, value, ratio, &result))
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not compute noise")));

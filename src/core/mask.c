@@ -3,9 +3,12 @@
  *		Masking primitives over byte strings (see mask.h).
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include "mask.h"
 
@@ -191,10 +194,46 @@ ag_mask_partial(const char *in, size_t len, bool utf8,
 	return o + (len - suf_start);
 }
 
+struct ag_noise_ctx
+{
+	EVP_MAC	   *mac;
+	EVP_MAC_CTX *ctx;
+};
+
+ag_noise_ctx *
+ag_noise_ctx_new(const uint8_t *key, size_t keylen)
+{
+	ag_noise_ctx *c = calloc(1, sizeof(*c));
+	OSSL_PARAM	params[2];
+
+	if (c == NULL)
+		return NULL;
+	params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *) "SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	c->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (c->mac != NULL)
+		c->ctx = EVP_MAC_CTX_new(c->mac);
+	if (c->ctx == NULL || !EVP_MAC_init(c->ctx, key, keylen, params))
+	{
+		ag_noise_ctx_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+ag_noise_ctx_free(ag_noise_ctx *c)
+{
+	if (c == NULL)
+		return;
+	EVP_MAC_CTX_free(c->ctx);
+	EVP_MAC_free(c->mac);
+	free(c);
+}
+
 bool
-ag_noise(const uint8_t *key, size_t keylen,
-		 const char *context, size_t contextlen,
-		 double value, double ratio, double *result)
+ag_noise_with(ag_noise_ctx *c, const char *context, size_t contextlen,
+			  double value, double ratio, double *result)
 {
 	unsigned char msg[1 + 256 + 1 + 8];
 	unsigned char mac[32];
@@ -224,12 +263,29 @@ ag_noise(const uint8_t *key, size_t keylen,
 	for (k = 0; k < 8; k++)
 		msg[m++] = (unsigned char) (bits >> (8 * k));
 
-	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, keylen,
-				  msg, m, mac, sizeof(mac), &maclen) == NULL || maclen < 8)
+	/* a NULL key re-initialises HMAC with the key it already holds */
+	if (!EVP_MAC_init(c->ctx, NULL, 0, NULL) ||
+		!EVP_MAC_update(c->ctx, msg, m) ||
+		!EVP_MAC_final(c->ctx, mac, &maclen, sizeof(mac)) || maclen < 8)
 		return false;
 	for (k = 0; k < 8; k++)
 		r = (r << 8) | mac[k];
 	u = (double) (r >> 11) / 9007199254740992.0;	/* [0, 1) */
 	*result = value * (1.0 + ratio * (2.0 * u - 1.0));
 	return true;
+}
+
+bool
+ag_noise(const uint8_t *key, size_t keylen,
+		 const char *context, size_t contextlen,
+		 double value, double ratio, double *result)
+{
+	ag_noise_ctx *c = ag_noise_ctx_new(key, keylen);
+	bool		ok;
+
+	if (c == NULL)
+		return false;
+	ok = ag_noise_with(c, context, contextlen, value, ratio, result);
+	ag_noise_ctx_free(c);
+	return ok;
 }

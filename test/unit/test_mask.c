@@ -113,6 +113,20 @@ noise_is_deterministic_and_keyed(void **state)
 		sum += a / k;
 	}
 	assert_true(fabs(sum / 1000 - 1.0) < 0.02);
+
+	/* the cached context gives the same results as the one-shot call */
+	{
+		ag_noise_ctx *c = ag_noise_ctx_new(key1, 32);
+
+		assert_non_null(c);
+		for (k = 1; k <= 100; k++)
+		{
+			assert_true(ag_noise(key1, 32, S("training"), k * 1.5, 0.3, &a));
+			assert_true(ag_noise_with(c, S("training"), k * 1.5, 0.3, &b));
+			assert_true(a == b);
+		}
+		ag_noise_ctx_free(c);
+	}
 }
 
 /*---- label grammar ----*/
