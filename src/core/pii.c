@@ -655,7 +655,11 @@ try_access_key(const char *s, size_t n, size_t i)
 	size_t		k;
 	size_t		r;
 	unsigned	j;
+	unsigned char c0 = AT(i);
 
+	/* every prefix starts with one of these */
+	if (c0 != 'A' && c0 != 'g' && c0 != 'x' && c0 != 's' && c0 != 'r')
+		return 0;
 	for (j = 0; j < sizeof(aws) / sizeof(aws[0]); j++)
 		if (has_prefix(s, n, i, aws[j]) &&
 			(r = run_of(s, n, i + 4, 16, 16, is_upper_or_digit)) != 0 &&
@@ -798,6 +802,18 @@ try_private_key(const char *s, size_t n, size_t i, size_t *no_end_from)
 
 /*---- the scan ----*/
 
+/* An IPv6 address has a ':' within its first five bytes. */
+static inline bool
+colon_near(const char *s, size_t n, size_t i)
+{
+	size_t		k;
+
+	for (k = 0; k < 5 && i + k < n; k++)
+		if (s[i + k] == ':')
+			return true;
+	return false;
+}
+
 size_t
 ag_pii_scan(const char *s, size_t n, ag_pii_callback cb, void *arg)
 {
@@ -805,6 +821,8 @@ ag_pii_scan(const char *s, size_t n, ag_pii_callback cb, void *arg)
 	size_t		count = 0;
 	size_t		no_end_from = (size_t) -1;
 	size_t		jwt_skip = 0;	/* a failed JWT covered up to here */
+	size_t		next_at = 0;	/* the first '@' at or after i, or n */
+	bool		next_at_known = false;
 
 	while (i < n)
 	{
@@ -851,11 +869,22 @@ ag_pii_scan(const char *s, size_t n, ag_pii_callback cb, void *arg)
 			}
 			if (m == 0 && is_local_char(c) && c != '.' && !is_local_char(prev))
 			{
-				m = try_email(s, n, i);
-				f.kind = AG_PII_EMAIL;
+				/* only worth trying with an '@' close enough ahead */
+				if (!next_at_known || next_at < i)
+				{
+					const char *at = memchr(s + i, '@', n - i);
+
+					next_at = at ? (size_t) (at - s) : n;
+					next_at_known = true;
+				}
+				if (next_at < n && next_at - i <= EMAIL_LOCAL_MAX)
+				{
+					m = try_email(s, n, i);
+					f.kind = AG_PII_EMAIL;
+				}
 			}
 			if (m == 0 && prev != ':' && prev != '.' &&
-				(is_hex(c) || c == ':'))
+				(is_hex(c) || c == ':') && colon_near(s, n, i))
 			{
 				m = try_ipv6(s, n, i);
 				f.kind = AG_PII_IPV6;
@@ -904,6 +933,10 @@ ag_pii_scan(const char *s, size_t n, ag_pii_callback cb, void *arg)
 			continue;
 		}
 		i++;
+		/* inside a word nothing starts: skip to its end */
+		if (is_alnum(c))
+			while (i < n && is_alnum((unsigned char) s[i]))
+				i++;
 	}
 	return count;
 }
