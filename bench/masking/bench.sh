@@ -15,7 +15,7 @@
 BENCH_VARIANTS=(
 	floor_email c_mask_email sql_mask_email
 	floor_phone c_mask_phone sql_mask_phone
-	floor_card c_mask_card sql_mask_card
+	floor_card c_mask_card sql_mask_card builtin_lower_card
 	floor_iban c_mask_iban sql_mask_iban
 	floor_partial c_partial sql_partial
 	floor_generalize c_generalize sql_generalize
@@ -60,6 +60,9 @@ bench_run_sql_mask_phone() { bq "SELECT sum(length(regexp_replace(left(phone, -2
 bench_run_floor_card() { bq "SELECT sum(length(card_number)) FROM demo.customers"; }
 bench_run_c_mask_card() { bq "SELECT sum(length(ai_guard.mask_card(card_number))) FROM demo.customers"; }
 bench_run_sql_mask_card() { bq "SELECT sum(length(overlay(card_number placing repeat('X', length(card_number) - 4) from 1 for length(card_number) - 4))) FROM demo.customers"; }
+
+# reference: the cost of any built-in text -> text function call
+bench_run_builtin_lower_card() { bq "SELECT sum(length(lower(card_number))) FROM demo.customers"; }
 
 bench_run_floor_iban() { bq "SELECT sum(length(iban)) FROM demo.customers"; }
 bench_run_c_mask_iban() { bq "SELECT sum(length(ai_guard.mask_iban(iban))) FROM demo.customers"; }

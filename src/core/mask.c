@@ -106,39 +106,50 @@ ag_mask_email(const char *in, size_t len, bool utf8, char *out)
 	return o + (len - at);
 }
 
+/*
+ * One backward pass: digits are kept until keep of them have been seen from
+ * the end, then masked.  If the value turns out to have no more than
+ * min_digits digits, the kept ones are masked too (a short value is never
+ * shown whole).
+ */
+static size_t
+mask_digits_from_end(const char *in, size_t len, size_t keep,
+					 size_t min_digits, char *out)
+{
+	size_t		seen = 0;
+	size_t		k;
+
+	for (k = len; k > 0; k--)
+	{
+		char		c = in[k - 1];
+
+		if (is_digit((unsigned char) c))
+		{
+			out[k - 1] = seen < keep ? c : AG_MASK_CHAR;
+			seen++;
+		}
+		else
+			out[k - 1] = c;
+	}
+	if (seen <= min_digits && keep > 0)
+		for (k = 0; k < len; k++)
+			if (is_digit((unsigned char) out[k]))
+				out[k] = AG_MASK_CHAR;
+	return len;
+}
+
 size_t
 ag_mask_digits(const char *in, size_t len, int keep, char *out)
 {
-	size_t		digits = 0;
-	size_t		mask_count;
-	size_t		k;
+	size_t		k = keep < 0 ? 0 : (size_t) keep;
 
-	if (keep < 0)
-		keep = 0;
-	for (k = 0; k < len; k++)
-		digits += is_digit((unsigned char) in[k]);
-	mask_count = digits > (size_t) keep ? digits - (size_t) keep : digits;
-	for (k = 0; k < len; k++)
-	{
-		out[k] = in[k];
-		if (is_digit((unsigned char) in[k]) && mask_count > 0)
-		{
-			out[k] = AG_MASK_CHAR;
-			mask_count--;
-		}
-	}
-	return len;
+	return mask_digits_from_end(in, len, k, k, out);
 }
 
 size_t
 ag_mask_card(const char *in, size_t len, char *out)
 {
-	size_t		digits = 0;
-	size_t		k;
-
-	for (k = 0; k < len; k++)
-		digits += is_digit((unsigned char) in[k]);
-	return ag_mask_digits(in, len, digits >= 12 ? 4 : 0, out);
+	return mask_digits_from_end(in, len, 4, 11, out);
 }
 
 size_t
@@ -170,28 +181,30 @@ ag_mask_partial(const char *in, size_t len, bool utf8,
 				int keep_prefix, const char *pad, size_t padlen,
 				int keep_suffix, char *out)
 {
-	size_t		chars = ag_char_count(in, len, utf8);
-	size_t		pre,
-				suf_start;
-	size_t		o = 0;
+	size_t		pre = 0;
+	size_t		suf = len;
+	int			k;
 
-	if (keep_prefix < 0)
-		keep_prefix = 0;
-	if (keep_suffix < 0)
-		keep_suffix = 0;
-	if ((size_t) keep_prefix + (size_t) keep_suffix >= chars)
+	/* walk keep_prefix characters forward and keep_suffix backward */
+	for (k = 0; k < keep_prefix && pre < len; k++)
+		pre += char_len(in + pre, len - pre, utf8);
+	for (k = 0; k < keep_suffix && suf > 0; k++)
+	{
+		suf--;
+		if (utf8)
+			while (suf > 0 && ((unsigned char) in[suf] & 0xC0) == 0x80)
+				suf--;
+	}
+	/* the two ends meet or cross: they would show the whole value */
+	if (pre >= suf)
 	{
 		memcpy(out, pad, padlen);
 		return padlen;
 	}
-	pre = ag_char_offset(in, len, utf8, (size_t) keep_prefix);
-	suf_start = ag_char_offset(in, len, utf8, chars - (size_t) keep_suffix);
 	memcpy(out, in, pre);
-	o = pre;
-	memcpy(out + o, pad, padlen);
-	o += padlen;
-	memcpy(out + o, in + suf_start, len - suf_start);
-	return o + (len - suf_start);
+	memcpy(out + pre, pad, padlen);
+	memcpy(out + pre + padlen, in + suf, len - suf);
+	return pre + padlen + (len - suf);
 }
 
 struct ag_noise_ctx
