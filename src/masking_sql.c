@@ -47,6 +47,7 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -1347,20 +1348,27 @@ ai_guard_masking_sql_drop(PG_FUNCTION_ARGS)
 		SPI_finish();
 		AtEOXact_GUC(true, nest);
 
-		foreach(lc, oids)
+		if (oids != NIL)
 		{
-			Oid			types[1] = {OIDOID};
+			Datum	   *elems = palloc(list_length(oids) * sizeof(Datum));
+			Oid			types[1] = {OIDARRAYOID};
 			Datum		values[1];
+			int			k2 = 0;
 
-			values[0] = ObjectIdGetDatum(lfirst_oid(lc));
+			foreach(lc, oids)
+				elems[k2++] = ObjectIdGetDatum(lfirst_oid(lc));
+			values[0] = PointerGetDatum(construct_array(elems, k2, OIDOID,
+														sizeof(Oid), true,
+														TYPALIGN_INT));
 			exec_as_owner("DELETE FROM ai_guard.governed_relations g "
 						  "USING ai_guard.masked_views m "
 						  "WHERE g.reason = 'masked_view' AND g.rel = m.view "
-						  "AND (m.view::pg_catalog.oid = $1 OR m.base::pg_catalog.oid = $1)",
+						  "AND (m.view::pg_catalog.oid = ANY ($1) "
+						  "OR m.base::pg_catalog.oid = ANY ($1))",
 						  1, types, values);
 			exec_as_owner("DELETE FROM ai_guard.masked_views "
-						  "WHERE (view::pg_catalog.oid = $1 AND dropped_name IS NULL) "
-						  "OR base::pg_catalog.oid = $1",
+						  "WHERE (view::pg_catalog.oid = ANY ($1) AND dropped_name IS NULL) "
+						  "OR base::pg_catalog.oid = ANY ($1)",
 						  1, types, values);
 		}
 	}
