@@ -90,6 +90,9 @@ SELECT ai_guard._new_masking_secret();
 SELECT ai_guard.revoke_masked_access('regress_masking_ds');
 -- attack 10: SQL through a security label (owner of the table or not)
 SECURITY LABEL FOR ai_guard ON COLUMN regress_atk.customers.hidden IS 'public';
+-- nor can it make the masked view go away by altering the table
+ALTER TABLE regress_atk.customers DROP COLUMN email;
+SELECT count(*) AS view_still_there FROM regress_atk_masked.customers;
 RESET ROLE;
 SET ROLE regress_masking_owner;
 SECURITY LABEL FOR ai_guard ON COLUMN regress_atk.customers.hidden

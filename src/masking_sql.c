@@ -1260,6 +1260,9 @@ ai_guard_masking_ddl_start(PG_FUNCTION_ARGS)
 		relid = rangevar_relid(stmt->relation);
 		if (!OidIsValid(relid))
 			PG_RETURN_VOID();
+		/* PostgreSQL checks ownership later; do nothing for others at all */
+		if (!pg_class_ownercheck(relid, GetUserId()))
+			PG_RETURN_VOID();
 		if (alter_drops_columns(stmt))
 			drop_masked_views_for_alter(relid);
 		add_pending(relid);
