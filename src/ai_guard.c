@@ -20,6 +20,7 @@
 
 #include "ai_guard.h"
 #include "crypto_sql.h"
+#include "masking_sql.h"
 
 PG_MODULE_MAGIC;
 
@@ -102,6 +103,7 @@ _PG_init(void)
 							   NULL);
 
 	ai_guard_crypto_init();
+	ai_guard_masking_init();
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("ai_guard");
