@@ -65,6 +65,11 @@ EXECUTE regress_provc_q;
 SET ai_guard.purpose = 'research';
 EXECUTE regress_provc_q;
 DEALLOCATE regress_provc_q;
+-- the policy function also runs in parallel workers
+SET ai_guard.purpose = 'evaluation';
+SET force_parallel_mode = on;
+SELECT count(*) FROM regress_provc.people;
+RESET force_parallel_mode;
 RESET ai_guard.purpose;
 RESET ROLE;
 -- the owner and superusers are not filtered

@@ -2305,6 +2305,8 @@ prov_xact_callback(XactEvent event, void *arg)
 			ingest_batch_subid = InvalidSubTransactionId;
 			implicit_batch_subid = InvalidSubTransactionId;
 			npending = 0;
+			while (nframes > 0)
+				pop_frame();
 			ctas_sources = NIL;
 			break;
 		default:

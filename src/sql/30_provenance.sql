@@ -199,7 +199,7 @@ COMMENT ON FUNCTION @extschema@.tags(pg_catalog.record) IS
 CREATE FUNCTION @extschema@.row_visible(batch_id pg_catalog.int8)
 RETURNS pg_catalog.bool
 AS 'MODULE_PATHNAME', 'ai_guard_row_visible'
-LANGUAGE C STABLE;
+LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.row_visible(pg_catalog.int8) IS
 'the consent policy of tracked tables: true if the batch''s consent includes the class of ai_guard.purpose and the batch is not quarantined';
 
