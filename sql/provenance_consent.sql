@@ -56,6 +56,10 @@ SET ai_guard.purpose = 'evaluation:holdout';
 SELECT id FROM regress_provc.people ORDER BY id;
 SET ai_guard.purpose = 'research';
 SELECT count(*) FROM regress_provc.people;
+-- a purpose class that consent cannot name is an error, not an empty result
+SET ai_guard.purpose = 'marketing:campaign-7';
+SELECT count(*) FROM regress_provc.people;
+SET ai_guard.purpose = 'research';
 -- hidden rows cannot be changed either
 DELETE FROM regress_provc.people WHERE id = 1;
 SET ai_guard.purpose = 'training';

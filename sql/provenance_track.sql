@@ -166,6 +166,18 @@ SET ROLE regress_prov_writer;
 SELECT ai_guard.track('regress_prov.notmine');
 RESET ROLE;
 
+-- dropping a tracked table forgets it (no dangling regclass in dumped catalogs)
+CREATE TABLE regress_prov.gone (id int);
+SELECT ai_guard.track('regress_prov.gone') IS NOT NULL AS tracked;
+SELECT ai_guard.begin_ingest('tmp', 'MIT', '{}') IS NOT NULL;
+INSERT INTO regress_prov.gone VALUES (1);
+SELECT ai_guard.end_ingest();
+SELECT 'regress_prov.gone'::regclass::oid AS gone_oid \gset
+DROP TABLE regress_prov.gone;
+SELECT (SELECT count(*) FROM ai_guard.tracked_relations WHERE rel::oid = :gone_oid) AS tracked,
+       (SELECT count(*) FROM ai_guard.governed_relations WHERE rel::oid = :gone_oid) AS governed,
+       (SELECT count(*) FROM ai_guard.relation_batches WHERE rel::oid = :gone_oid) AS batches;
+
 DROP SCHEMA regress_prov CASCADE;
 DROP SERVER regress_prov_srv;
 DROP FOREIGN DATA WRAPPER regress_prov_fdw;

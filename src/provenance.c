@@ -1810,6 +1810,28 @@ typedef struct VisCache
 	HTAB	   *hash;
 } VisCache;
 
+/* a declared purpose class must be one that consent can name */
+static void
+check_purpose_class(const char *pclass)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	bool		known;
+
+	values[0] = CStringGetTextDatum(pclass);
+	SPI_connect();
+	spi_as_owner("SELECT 1 FROM ai_guard.consent_classes WHERE class OPERATOR(pg_catalog.=) $1",
+				 1, argtypes, values, NULL, true, 1);
+	known = SPI_processed > 0;
+	SPI_finish();
+	if (!known)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown purpose class \"%s\"", pclass),
+				 errdetail("Reads of tracked tables are filtered by consent, which names the classes in ai_guard.consent_classes."),
+				 errhint("Set \"ai_guard.purpose\" to class:detail with a known class, for example \"training:churn-v3\".")));
+}
+
 static bool
 batch_visible(int64 batch, const char *pclass)
 {
@@ -1872,6 +1894,8 @@ ai_guard_row_visible(PG_FUNCTION_ARGS)
 
 		vc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(VisCache));
 		purpose_class(vc->pclass, sizeof(vc->pclass));
+		if (vc->pclass[0] != '\0')
+			check_purpose_class(vc->pclass);
 		ctl.keysize = sizeof(int64);
 		ctl.entrysize = sizeof(VisEntry);
 		ctl.hcxt = fcinfo->flinfo->fn_mcxt;

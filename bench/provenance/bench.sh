@@ -10,13 +10,17 @@
 #   copy_plpgsql     the same stamping done the way users do it today: extra
 #                    columns and a PL/pgSQL BEFORE trigger computing
 #                    sha256 of the row's text form,
+#   copy_c_trigger_floor  the cheapest possible BEFORE ROW trigger in C
+#                    (contrib insert_username: sets one column): what any
+#                    row trigger costs, since PostgreSQL then gives up COPY's
+#                    multi-insert buffering,
 # and a SELECT aggregating over all 1,000,000 rows
 #   select_untracked as the table owner of an untracked table,
 #   select_tracked   as a non-owner role with ai_guard.purpose set, so that
 #                    the consent policy filters every row.
 # The COPY variants truncate their table first (untimed).
 
-BENCH_VARIANTS=(copy_untracked copy_tracked copy_plpgsql select_untracked select_tracked)
+BENCH_VARIANTS=(copy_untracked copy_tracked copy_plpgsql copy_c_trigger_floor select_untracked select_tracked)
 BENCH_ROWS=${BENCH_ROWS:-1000000}
 
 bench_setup() {
@@ -49,6 +53,10 @@ BEGIN
 END \$\$;
 CREATE TRIGGER stamp BEFORE INSERT OR UPDATE ON demo.c_plpgsql
 	FOR EACH ROW EXECUTE FUNCTION demo.plpgsql_stamp();
+CREATE EXTENSION insert_username;
+CREATE TABLE demo.c_floor (LIKE demo.c_untracked INCLUDING ALL, inserted_by text);
+CREATE TRIGGER floor BEFORE INSERT ON demo.c_floor
+	FOR EACH ROW EXECUTE FUNCTION insert_username(inserted_by);
 CREATE ROLE bench_reader;
 GRANT USAGE ON SCHEMA demo TO bench_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA demo TO bench_reader;
@@ -62,6 +70,7 @@ SQL
 bench_prepare_copy_untracked() { psql -X -q -c 'TRUNCATE demo.c_untracked' -c 'CHECKPOINT'; }
 bench_prepare_copy_tracked() { psql -X -q -c 'TRUNCATE demo.c_tracked' -c 'CHECKPOINT'; }
 bench_prepare_copy_plpgsql() { psql -X -q -c 'TRUNCATE demo.c_plpgsql' -c 'CHECKPOINT'; }
+bench_prepare_copy_c_trigger_floor() { psql -X -q -c 'TRUNCATE demo.c_floor' -c 'CHECKPOINT'; }
 
 bench_run_copy_untracked() {
 	psql -X -q -v ON_ERROR_STOP=1 -c "COPY demo.c_untracked FROM '$BENCH_FILE'"
@@ -77,6 +86,11 @@ bench_run_copy_tracked() {
 bench_run_copy_plpgsql() {
 	psql -X -q -v ON_ERROR_STOP=1 -c "SET bench.batch = '1'" \
 		-c "COPY demo.c_plpgsql (customer_id, full_name, email, phone, card_number, iban, birth_date, street, city, country, source, license, consent) FROM '$BENCH_FILE'"
+}
+
+bench_run_copy_c_trigger_floor() {
+	psql -X -q -v ON_ERROR_STOP=1 \
+		-c "COPY demo.c_floor (customer_id, full_name, email, phone, card_number, iban, birth_date, street, city, country, source, license, consent) FROM '$BENCH_FILE'"
 }
 
 # the SELECT: every row passes through the filter

@@ -267,3 +267,37 @@ SELECT b.batch_id, b.kind, b.source, b.license, b.consent, b.ingested_by,
 REVOKE ALL ON @extschema@.batch_summary FROM PUBLIC;
 COMMENT ON VIEW @extschema@.batch_summary IS
 'batches with their current quarantine state';
+
+/*
+ * Dropping a tracked table removes its catalog rows: a dangling regclass in a
+ * dumped extension table would make pg_restore fail.
+ */
+CREATE FUNCTION @extschema@._provenance_sql_drop()
+RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	dropped pg_catalog.oid[];
+BEGIN
+	SELECT pg_catalog.array_agg(d.objid) INTO dropped
+	  FROM pg_catalog.pg_event_trigger_dropped_objects() d
+	 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND d.objsubid OPERATOR(pg_catalog.=) 0;
+	IF dropped IS NULL THEN
+		RETURN;
+	END IF;
+	DELETE FROM @extschema@.relation_batches
+	 WHERE rel::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (dropped);
+	DELETE FROM @extschema@.governed_relations
+	 WHERE reason OPERATOR(pg_catalog.=) 'track'
+	   AND rel::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (dropped);
+	DELETE FROM @extschema@.tracked_relations
+	 WHERE rel::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (dropped);
+END
+$$;
+REVOKE ALL ON FUNCTION @extschema@._provenance_sql_drop() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._provenance_sql_drop() IS
+'sql_drop event trigger: forgets tracked tables that are dropped';
+CREATE EVENT TRIGGER ai_guard_provenance_sql_drop ON sql_drop
+	EXECUTE FUNCTION @extschema@._provenance_sql_drop();
