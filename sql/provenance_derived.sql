@@ -70,6 +70,10 @@ CREATE TABLE regress_provd.ctas_star AS SELECT * FROM regress_provd.b;
 SELECT count(*) FILTER (WHERE c.ai_guard_row_id = b.ai_guard_row_id) AS same_row_ids,
        count(*) FILTER (WHERE (ai_guard.tags(c)).source = 'derived') AS derived
   FROM regress_provd.ctas_star c JOIN regress_provd.b b USING (id);
+-- a temporary copy is allowed and stays untracked
+CREATE TEMP TABLE regress_provd_tmp AS SELECT id, v FROM regress_provd.a;
+SELECT count(*) FROM ai_guard.tracked_relations WHERE rel = 'regress_provd_tmp'::regclass;
+DROP TABLE regress_provd_tmp;
 -- from an untracked table: an ordinary, untracked table
 CREATE TABLE regress_provd.ctas_plain AS SELECT * FROM regress_provd.plain;
 SELECT count(*) FROM ai_guard.tracked_relations WHERE rel = 'regress_provd.ctas_plain'::regclass;

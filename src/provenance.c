@@ -2284,7 +2284,9 @@ prov_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		CreateTableAsStmt *stmt = (CreateTableAsStmt *) pstmt->utilityStmt;
 		Oid			relid = RangeVarGetRelid(stmt->into->rel, NoLock, true);
 
-		if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_RELATION)
+		/* temporary tables are never tracked: their copies stay plain */
+		if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_RELATION &&
+			get_rel_persistence(relid) != RELPERSISTENCE_TEMP)
 		{
 			StmtFrame	f;
 			ListCell   *lc;
