@@ -21,6 +21,7 @@
 #include "ai_guard.h"
 #include "crypto_sql.h"
 #include "masking_sql.h"
+#include "provenance.h"
 
 PG_MODULE_MAGIC;
 
@@ -104,6 +105,7 @@ _PG_init(void)
 
 	ai_guard_crypto_init();
 	ai_guard_masking_init();
+	ai_guard_provenance_init();
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("ai_guard");
