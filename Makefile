@@ -116,5 +116,5 @@ fuzz: fuzz-build
 valgrind-check:
 	bash scripts/valgrind.sh
 
-.PHONY: valgrind-check installcheck-nopreload unit unit-build fuzz fuzz-build
-.PHONY: installcheck-nopreload unit unit-build fuzz fuzz-build install-cli uninstall-cli
+.PHONY: valgrind-check installcheck-nopreload unit unit-build fuzz fuzz-build \
+	install-cli uninstall-cli
