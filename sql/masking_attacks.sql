@@ -73,7 +73,8 @@ SELECT email::integer FROM regress_atk_masked.customers WHERE id = 1;
 SELECT ai_guard.generalize(salary::numeric, 0) FROM regress_atk_masked.customers WHERE id = 1;
 -- attack 8: averaging noise over repeated queries recovers nothing
 SELECT count(DISTINCT salary) AS distinct_values,
-       abs(avg(salary) - min(salary)) < 1e-6 AS average_is_one_draw
+       abs(avg(salary) - min(salary)) < 1e-6 AS average_is_one_draw,
+       abs(avg(salary) - 41000) > 1e-6 AS average_is_not_the_salary
   FROM regress_atk_masked.customers, generate_series(1, 100)
  WHERE id = 1;
 SELECT count(*) AS exact_salaries FROM regress_atk_masked.customers
