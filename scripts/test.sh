@@ -106,7 +106,9 @@ else
 	count_tap "pgTAP" "$RUN_LOG" "$RUN_STATUS"
 fi
 
-# Scripted tests: programs that drive real clients (psql, psycopg2) or the
+# Scripted tests: programs that drive real clients (psql, psycopg2 from
+# Debian, hence /usr/bin/python3 rather than whatever python3 is first on
+# PATH) or the
 # cluster itself (pg_ctl), each printing TAP. They get the connection in the
 # PG* variables and may source scripts/lib.sh to start clusters of their own.
 ag_say "scripted tests (test/scripts)"
@@ -115,7 +117,7 @@ for t in test/scripts/*.sh test/scripts/*.py; do
 	[ -e "$t" ] || continue
 	case "$t" in
 		*.sh) run "script-$(basename "$t")" bash "$t" ;;
-		*.py) run "script-$(basename "$t")" python3 "$t" ;;
+		*.py) run "script-$(basename "$t")" /usr/bin/python3 "$t" ;;
 	esac
 	count_tap "$(basename "$t")" "$RUN_LOG" "$RUN_STATUS"
 done
