@@ -51,6 +51,21 @@ SELECT ai_guard.decrypt_text(card_number, 'demo.customers.iban') FROM demo.custo
 \set ON_ERROR_STOP 1
 RESET ROLE;
 
+-- Row binding: with a row column (here the primary key) each value is sealed
+-- for its row, so a ciphertext copied to another row does not decrypt there.
+CREATE TABLE demo.payouts (customer_id bigint PRIMARY KEY, iban text);
+INSERT INTO demo.payouts SELECT customer_id, 'DE0000000000000000' || customer_id
+  FROM demo.customers WHERE customer_id <= 3;
+SELECT ai_guard.encrypt_column('demo.payouts', 'iban', 'customer_pii', 'payouts.iban', 'customer_id');
+SELECT customer_id, ai_guard.decrypt_text(iban, 'payouts.iban:' || customer_id) AS iban
+  FROM demo.payouts ORDER BY 1;
+-- copying row 1's ciphertext into row 2: the trigger sees bytes not sealed
+-- for row 2 and seals them as they are; decrypting row 2 yields row 1's
+-- ciphertext, never row 1's IBAN
+UPDATE demo.payouts SET iban = (SELECT iban FROM demo.payouts WHERE customer_id = 1) WHERE customer_id = 2;
+SELECT ai_guard.key_version(ai_guard.decrypt(iban, 'payouts.iban:2')) IS NOT NULL AS row2_holds_a_ciphertext_not_an_iban
+  FROM demo.payouts WHERE customer_id = 2;
+
 -- Deterministic encryption still finds rows by equality, without decrypting.
 SELECT customer_id, full_name FROM demo.customers
  WHERE iban = ai_guard.encrypt(:'lookup_iban', 'customer_lookup', 'demo.customers.iban');

@@ -102,7 +102,7 @@ timezone = 'UTC'
 CONF
 	# a fresh random master key for ai_guard's keyring (docs/encryption.md)
 	AG_MASTER_KEY_FILE=$AG_TMP/master.key
-	(umask 077 && openssl rand -hex 32 >"$AG_MASTER_KEY_FILE")
+	(umask 077 && od -An -vtx1 -N32 /dev/urandom | tr -d ' \n' >"$AG_MASTER_KEY_FILE")
 	ag_is_root && chown postgres:postgres "$AG_MASTER_KEY_FILE"
 	chmod 0600 "$AG_MASTER_KEY_FILE"
 	echo "ai_guard.master_key_file = '$AG_MASTER_KEY_FILE'" >>"$AG_DATA/postgresql.conf"

@@ -22,6 +22,7 @@
  */
 #include "postgres.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -258,6 +259,9 @@ register_exit_hook(void)
 	if (!exit_hook_registered)
 	{
 		on_proc_exit(keyring_exit, (Datum) 0);
+		/* keep the master keys out of swap where the OS allows it */
+		(void) mlock(&master, sizeof(master));
+		(void) mlock(&previous_master, sizeof(previous_master));
 		exit_hook_registered = true;
 	}
 }

@@ -40,7 +40,7 @@ ag_cluster_ctl restart >/dev/null 2>&1 || { echo "not ok 1 - cluster restart wit
 LOG=$AG_TMP/server.log
 KEY1=$AG_MASTER_KEY_FILE
 KEY2=$AG_TMP/master2.key
-(umask 077 && openssl rand -hex 32 >"$KEY2")
+(umask 077 && od -An -vtx1 -N32 /dev/urandom | tr -d ' \n' >"$KEY2")
 ag_is_root && chown postgres:postgres "$KEY2"
 HEX1=$(tr -d '\n' <"$KEY1")
 HEX2=$(tr -d '\n' <"$KEY2")
