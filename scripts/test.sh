@@ -106,11 +106,11 @@ else
 	count_tap "pgTAP" "$RUN_LOG" "$RUN_STATUS"
 fi
 
-# Scripted tests: programs that drive real clients (psql, psycopg2 from
-# Debian, hence /usr/bin/python3 rather than whatever python3 is first on
-# PATH) or the
+# Scripted tests: programs that drive real clients (psql, psycopg2) or the
 # cluster itself (pg_ctl), each printing TAP. They get the connection in the
 # PG* variables and may source scripts/lib.sh to start clusters of their own.
+# Python tests run with Debian's python3, the one python3-psycopg2 is for,
+# whatever python3 comes first on PATH.
 ag_say "scripted tests (test/scripts)"
 export AG_TOP
 for t in test/scripts/*.sh test/scripts/*.py; do
