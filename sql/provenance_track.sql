@@ -166,6 +166,26 @@ SET ROLE regress_prov_writer;
 SELECT ai_guard.track('regress_prov.notmine');
 RESET ROLE;
 
+-- attacks by an ordinary writer on a tracked table and the catalogs
+SELECT ai_guard.track('regress_prov.notmine') IS NOT NULL AS tracked;
+GRANT SELECT, INSERT, UPDATE, DELETE ON regress_prov.notmine TO regress_prov_writer;
+SET ROLE regress_prov_writer;
+SELECT ai_guard._stamp();
+ALTER TABLE regress_prov.notmine DISABLE TRIGGER zz_ai_guard_stamp;
+ALTER TABLE regress_prov.notmine DISABLE ROW LEVEL SECURITY;
+DROP POLICY ai_guard_consent ON regress_prov.notmine;
+SELECT ai_guard.untrack('regress_prov.notmine');
+SET session_replication_role = replica;
+UPDATE ai_guard.batches SET consent = '{training}';
+INSERT INTO ai_guard.quarantines VALUES (999, 'x', NULL, 'x', 'x', now());
+DELETE FROM ai_guard.quarantines;
+INSERT INTO ai_guard.tag_writers VALUES ('regress_prov_writer', 'me');
+SELECT count(*) FROM ai_guard.batches;
+SELECT ai_guard.release(1);
+SELECT ai_guard.revoke_tag_write('postgres');
+RESET ROLE;
+SELECT ai_guard.untrack('regress_prov.notmine');
+
 -- dropping a tracked table forgets it (no dangling regclass in dumped catalogs)
 CREATE TABLE regress_prov.gone (id int);
 SELECT ai_guard.track('regress_prov.gone') IS NOT NULL AS tracked;
