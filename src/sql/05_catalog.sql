@@ -1,5 +1,12 @@
 
 /*
+ * Every role may use the schema: masking functions run as the reader of a
+ * masked view, and the privileged functions check their caller in C. Each
+ * table and privileged function is closed to PUBLIC on its own.
+ */
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+
+/*
  * governed_relations: the one list of relations whose reads are governed
  * (audited, purpose-checked). Each capability adds its relations with its own
  * reason: govern() with 'govern', track() with 'track', create_masked_view()

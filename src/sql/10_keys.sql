@@ -8,8 +8,6 @@
  * Ordinary roles have no privileges on these tables: the C functions read
  * and write them as their owner, after checking the caller's key grants.
  */
-/* the functions below check privileges themselves; the schema must be usable */
-GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 
 CREATE TABLE @extschema@.keys (
 	key_id          serial PRIMARY KEY,

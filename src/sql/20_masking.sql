@@ -3,12 +3,7 @@
  * ---- PII masking, detection, classification, masked views (masking_sql.c) ----
  */
 
-/*
- * Every role may call the masking and detection functions (a data scientist's
- * query on a masked view runs them as that role) and so needs the schema;
- * each table in it is closed to PUBLIC on its own, privileged functions too.
- */
-GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+/* USAGE on the schema is granted to PUBLIC in 05_catalog.sql. */
 
 /* the key of noise(): 32 random bytes, readable by no ordinary role */
 CREATE FUNCTION @extschema@._new_masking_secret()

@@ -127,7 +127,6 @@ CREATE TYPE @extschema@.row_tags AS (
 );
 COMMENT ON TYPE @extschema@.row_tags IS 'the provenance tags of one row';
 
-GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 GRANT USAGE ON SEQUENCE @extschema@.row_id_seq TO PUBLIC;
 
 /*---- functions ----*/
