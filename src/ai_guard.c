@@ -19,6 +19,7 @@
 #include "utils/guc.h"
 
 #include "ai_guard.h"
+#include "audit_hook.h"
 
 PG_MODULE_MAGIC;
 
@@ -99,6 +100,8 @@ _PG_init(void)
 							   check_purpose,
 							   NULL,
 							   NULL);
+
+	ai_guard_audit_init();
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("ai_guard");
