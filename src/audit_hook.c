@@ -1213,6 +1213,24 @@ ag_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 
 	if (pull && pull->dest)
 	{
+		/*
+		 * A holdable cursor is materialized at commit by rewinding and
+		 * running it to the end into a tuplestore: every row of it counts as
+		 * delivered, the ones fetched before included, once.
+		 */
+		if (orig->mydest == DestTuplestore && pull->rows > 0)
+		{
+			ag_sha256  *fresh = ag_sha256_new();
+
+			if (fresh == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_OUT_OF_MEMORY),
+						 errmsg("could not initialize SHA-256")));
+			ag_sha256_free(pull->sha);
+			pull->sha = fresh;
+			pull->rows = 0;
+			pull->bytes = 0;
+		}
 		pull->dest->inner = orig;
 		pull->dest->pub.mydest = orig->mydest;
 		queryDesc->dest = &pull->dest->pub;

@@ -90,6 +90,7 @@ typedef struct AgAuditResult
 	uint64		seq;			/* request this result answers */
 	int64		pull_id;
 	bool		ok;
+	uint64		abandoned_seq;	/* the sender gave up waiting for this one */
 }			AgAuditResult;
 
 typedef struct AgAuditChannel
@@ -456,6 +457,15 @@ ai_guard_audit_submit(AgAuditMsg *msg, bool wait, int64 *pull_id,
 		if (now >= deadline)
 		{
 			*why = "The audit writer did not commit the record in time (ai_guard.audit_timeout)";
+			/* a read refused for that is recorded as refused, if ever */
+			if (ai_guard_audit_failure == AG_AUDIT_FAILURE_REFUSE &&
+				msg->type == AG_MSG_START)
+			{
+				LWLockAcquire(audit_shared->lock, LW_EXCLUSIVE);
+				if (res->seq != seq)
+					res->abandoned_seq = seq;
+				LWLockRelease(audit_shared->lock);
+			}
 			break;
 		}
 		remaining = (long) ((deadline - now) / 1000);
@@ -601,7 +611,7 @@ chain_append(int64 pull_id, Datum event)
 }
 
 static int64
-handle_message(const char *msg)
+handle_message(const char *msg, bool abandoned)
 {
 	const AgMsgHeader *hdr = (const AgMsgHeader *) msg;
 	Datum		values[AG_START_NFIELDS];
@@ -616,6 +626,16 @@ handle_message(const char *msg)
 	{
 		if (n != AG_START_NFIELDS)
 			elog(ERROR, "malformed audit start message");
+		if (abandoned)
+		{
+			/* the reader gave up waiting and refused the read */
+			values[0] = CStringGetTextDatum("refused");
+			nulls[0] = ' ';
+			values[26] = CStringGetTextDatum("audit record not committed within ai_guard.audit_timeout");
+			nulls[26] = ' ';
+			values[27] = values[2];
+			nulls[27] = nulls[2];
+		}
 		rc = SPI_execute_plan(insert_plan, values, nulls, false, 1);
 		if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 			elog(ERROR, "audit insert failed: %s", SPI_result_code_string(rc));
@@ -647,7 +667,7 @@ handle_message(const char *msg)
  * with everything rolled back.
  */
 static bool
-write_messages(char **msgs, int n, int64 *ids)
+write_messages(char **msgs, bool *abandoned, int n, int64 *ids)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	volatile bool ok = true;
@@ -664,7 +684,7 @@ write_messages(char **msgs, int n, int64 *ids)
 		prepare_plans();
 		pgstat_report_activity(STATE_RUNNING, "writing audit records");
 		for (i = 0; i < n; i++)
-			ids[i] = handle_message(msgs[i]);
+			ids[i] = handle_message(msgs[i], abandoned[i]);
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
@@ -739,6 +759,7 @@ ai_guard_audit_worker_main(Datum arg)
 		char	   *msgs[AG_AUDIT_BATCH_MAX];
 		int64		ids[AG_AUDIT_BATCH_MAX];
 		bool		oks[AG_AUDIT_BATCH_MAX];
+		bool		abandoned[AG_AUDIT_BATCH_MAX];
 		int			n = 0;
 		uint64		pos;
 		uint64		end;
@@ -788,13 +809,16 @@ ai_guard_audit_worker_main(Datum arg)
 			ring_get(ch, pos, (char *) &hdr, sizeof(hdr));
 			msgs[n] = palloc(hdr.len);
 			ring_get(ch, pos, msgs[n], hdr.len);
+			abandoned[n] = (hdr.type == AG_MSG_START &&
+							hdr.procno >= 0 && hdr.procno < audit_shared->nresults &&
+							audit_shared->results[hdr.procno].abandoned_seq == hdr.seq);
 			pos += hdr.len;
 			n++;
 		}
 		LWLockRelease(audit_shared->lock);
 
 		/* one transaction, one flush; one by one if that fails */
-		if (write_messages(msgs, n, ids))
+		if (write_messages(msgs, abandoned, n, ids))
 		{
 			for (i = 0; i < n; i++)
 				oks[i] = true;
@@ -803,7 +827,7 @@ ai_guard_audit_worker_main(Datum arg)
 		{
 			for (i = 0; i < n; i++)
 			{
-				oks[i] = (n > 1) && write_messages(&msgs[i], 1, &ids[i]);
+				oks[i] = (n > 1) && write_messages(&msgs[i], &abandoned[i], 1, &ids[i]);
 				if (!oks[i])
 					ids[i] = 0;
 			}

@@ -4,6 +4,9 @@
  * and flushed before the first governed row reaches the client, hash-chained.
  */
 
+-- every role calls last_pull_id(), govern() on its own tables, audit_flush()
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+
 /*---- purposes ----*/
 
 CREATE TABLE @extschema@.purpose_grants (
