@@ -483,6 +483,7 @@ static AgAuditChannel *my_channel = NULL;
 static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr finish_plan = NULL;
 static SPIPlanPtr append_plan = NULL;
+static SPIPlanPtr refuse_plan = NULL;
 
 static void
 writer_detach(int code, Datum arg)
@@ -550,6 +551,20 @@ prepare_plans(void)
 			elog(ERROR, "could not prepare the audit update: %s",
 				 SPI_result_code_string(SPI_result));
 		SPI_keepplan(finish_plan);
+	}
+	if (refuse_plan == NULL)
+	{
+		Oid			rtypes[1] = {INT8OID};
+
+		refuse_plan = SPI_prepare("UPDATE ai_guard.pulls SET status = 'refused',"
+								  " ended_at = pg_catalog.clock_timestamp(),"
+								  " detail = 'audit record not committed within ai_guard.audit_timeout'"
+								  " WHERE pull_id = $1 AND status = 'started'",
+								  1, rtypes);
+		if (refuse_plan == NULL)
+			elog(ERROR, "could not prepare the audit refusal: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(refuse_plan);
 	}
 	if (append_plan == NULL)
 	{
@@ -620,6 +635,19 @@ handle_message(const char *msg, bool abandoned)
 	int			rc;
 	int64		pull_id = 0;
 	bool		isnull;
+
+	if (hdr->type == AG_MSG_REFUSE_LATE)
+	{
+		/* a started record whose reader gave up: it was refused after all */
+		memcpy(&pull_id, msg + sizeof(AgMsgHeader), sizeof(int64));
+		values[0] = Int64GetDatum(pull_id);
+		rc = SPI_execute_plan(refuse_plan, values, NULL, false, 0);
+		if (rc != SPI_OK_UPDATE)
+			elog(ERROR, "audit refusal failed: %s", SPI_result_code_string(rc));
+		if (SPI_processed == 1)
+			chain_append(pull_id, CStringGetTextDatum("refused"));
+		return pull_id;
+	}
 
 	n = decode_fields(msg, values, nulls, AG_START_NFIELDS);
 	if (hdr->type == AG_MSG_START)
@@ -760,6 +788,10 @@ ai_guard_audit_worker_main(Datum arg)
 		int64		ids[AG_AUDIT_BATCH_MAX];
 		bool		oks[AG_AUDIT_BATCH_MAX];
 		bool		abandoned[AG_AUDIT_BATCH_MAX];
+		char	   *latemsgs[AG_AUDIT_BATCH_MAX];
+		bool		latenot[AG_AUDIT_BATCH_MAX];
+		int64		lateids[AG_AUDIT_BATCH_MAX];
+		int			nlate;
 		int			n = 0;
 		uint64		pos;
 		uint64		end;
@@ -835,6 +867,7 @@ ai_guard_audit_worker_main(Datum arg)
 
 		LWLockAcquire(audit_shared->lock, LW_EXCLUSIVE);
 		ch->read_pos = pos;
+		nlate = 0;
 		for (i = 0; i < n; i++)
 		{
 			AgMsgHeader *hdr = (AgMsgHeader *) msgs[i];
@@ -843,12 +876,28 @@ ai_guard_audit_worker_main(Datum arg)
 			{
 				AgAuditResult *res = &audit_shared->results[hdr->procno];
 
+				/* its reader gave up while we were writing it */
+				if (hdr->type == AG_MSG_START && oks[i] && !abandoned[i] &&
+					res->abandoned_seq == hdr->seq && ids[i] != 0)
+				{
+					AgMsgHeader *late = palloc0(sizeof(AgMsgHeader) + sizeof(int64));
+
+					late->type = AG_MSG_REFUSE_LATE;
+					late->procno = -1;
+					late->len = sizeof(AgMsgHeader) + sizeof(int64);
+					memcpy((char *) late + sizeof(AgMsgHeader), &ids[i], sizeof(int64));
+					latemsgs[nlate] = (char *) late;
+					latenot[nlate] = false;
+					nlate++;
+				}
 				res->pull_id = ids[i];
 				res->ok = oks[i];
 				res->seq = hdr->seq;
 			}
 		}
 		LWLockRelease(audit_shared->lock);
+		if (nlate > 0)
+			(void) write_messages(latemsgs, latenot, nlate, lateids);
 		ConditionVariableBroadcast(&ch->cv);
 		MemoryContextSwitchTo(old);
 		last_work = GetCurrentTimestamp();

@@ -15,6 +15,7 @@
 #define AG_MSG_START	1		/* insert a pull record (started or refused) */
 #define AG_MSG_FINISH	2		/* update a pull record's outcome */
 #define AG_MSG_SYNC		3		/* nothing: waiting for it flushes the queue */
+#define AG_MSG_REFUSE_LATE	4	/* writer-internal: mark a started record refused */
 
 /* fields of AG_MSG_START, in order (all text, NULL allowed) */
 #define AG_START_NFIELDS	28

@@ -285,7 +285,7 @@ BEGIN
 	-- 1. the chain itself: consecutive, linked, each hash recomputes
 	FOR r IN SELECT * FROM @extschema@.audit_log ORDER BY seq LOOP
 		IF r.seq <> v_seq + 1 THEN
-			broken_seq := v_seq + 1; broken_pull_id := r.pull_id;
+			broken_seq := v_seq + 1;
 			problem := format('chain entry %s is missing (next present is %s)', v_seq + 1, r.seq);
 			RETURN;
 		END IF;
