@@ -53,6 +53,7 @@
 #include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
 #include "storage/proc.h"
+#include "tcop/pquery.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -61,6 +62,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/portal.h"
 #include "utils/queryjumble.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -1218,7 +1220,9 @@ ag_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 		 * running it to the end into a tuplestore: every row of it counts as
 		 * delivered, the ones fetched before included, once.
 		 */
-		if (orig->mydest == DestTuplestore && pull->rows > 0)
+		if (orig->mydest == DestTuplestore && pull->rows > 0 &&
+			ActivePortal != NULL && ActivePortal->queryDesc == queryDesc &&
+			ActivePortal->holdStore != NULL)
 		{
 			ag_sha256  *fresh = ag_sha256_new();
 
