@@ -483,6 +483,11 @@ static AgAuditChannel *my_channel = NULL;
 static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr finish_plan = NULL;
 static SPIPlanPtr append_plan = NULL;
+static SPIPlanPtr hash_plan = NULL;
+
+/* the chain head during a batch */
+static int64 chain_seq;
+static char chain_head[AG_SHA256_HEX_LEN + 1];
 static SPIPlanPtr refuse_plan = NULL;
 
 static void
@@ -532,7 +537,7 @@ prepare_plans(void)
 								  " $21::pg_catalog.text[], $22::pg_catalog.text[], $23,"
 								  " $24::pg_catalog.int8, $25::pg_catalog.int8, $26::pg_catalog.int8[],"
 								  " $27, " TS_SQL(28) ")"
-								  " RETURNING pull_id",
+								  " RETURNING pull_id, ai_guard._record_hash('', ai_guard._pull_fields(pulls.*))",
 								  AG_START_NFIELDS, types);
 		if (insert_plan == NULL)
 			elog(ERROR, "could not prepare the audit insert: %s",
@@ -545,7 +550,8 @@ prepare_plans(void)
 								  "UPDATE ai_guard.pulls SET status = $2, ended_at = " TS_SQL(3) ","
 								  " rows = $4::pg_catalog.int8, bytes = $5::pg_catalog.int8,"
 								  " digest = $6, detail = COALESCE($7, detail)"
-								  " WHERE pull_id = $1::pg_catalog.int8 AND status = 'started'",
+								  " WHERE pull_id = $1::pg_catalog.int8 AND status = 'started'"
+								  " RETURNING pull_id, ai_guard._record_hash('', ai_guard._pull_fields(pulls.*))",
 								  AG_FINISH_NFIELDS, types);
 		if (finish_plan == NULL)
 			elog(ERROR, "could not prepare the audit update: %s",
@@ -559,7 +565,8 @@ prepare_plans(void)
 		refuse_plan = SPI_prepare("UPDATE ai_guard.pulls SET status = 'refused',"
 								  " ended_at = pg_catalog.clock_timestamp(),"
 								  " detail = 'audit record not committed within ai_guard.audit_timeout'"
-								  " WHERE pull_id = $1 AND status = 'started'",
+								  " WHERE pull_id = $1 AND status = 'started'"
+								  " RETURNING pull_id, ai_guard._record_hash('', ai_guard._pull_fields(pulls.*))",
 								  1, rtypes);
 		if (refuse_plan == NULL)
 			elog(ERROR, "could not prepare the audit refusal: %s",
@@ -568,13 +575,28 @@ prepare_plans(void)
 	}
 	if (append_plan == NULL)
 	{
-		Oid			atypes[2] = {INT8OID, TEXTOID};
+		Oid			ltypes[6] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 
-		append_plan = SPI_prepare("SELECT ai_guard._audit_append($1, $2)", 2, atypes);
+		append_plan = SPI_prepare("INSERT INTO ai_guard.audit_log"
+								  " (seq, pull_id, event, content_hash, prev_hash, record_hash)"
+								  " VALUES ($1, $2, $3, $4, $5, $6)",
+								  6, ltypes);
 		if (append_plan == NULL)
 			elog(ERROR, "could not prepare the audit chain append: %s",
 				 SPI_result_code_string(SPI_result));
 		SPI_keepplan(append_plan);
+	}
+	if (hash_plan == NULL)
+	{
+		Oid			htypes[3] = {INT8OID, TEXTOID, TEXTOID};
+
+		hash_plan = SPI_prepare("UPDATE ai_guard.pulls SET prev_hash = $2, record_hash = $3"
+								" WHERE pull_id = $1",
+								3, htypes);
+		if (hash_plan == NULL)
+			elog(ERROR, "could not prepare the audit hash update: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(hash_plan);
 	}
 }
 
@@ -612,17 +634,114 @@ decode_fields(const char *msg, Datum *values, char *nulls, int max)
 	return hdr->nfields;
 }
 
+/*
+ * Appends the state of a pull record just written (its content hash came
+ * back from the statement's RETURNING) to the chain.
+ */
 static void
-chain_append(int64 pull_id, Datum event)
+chain_append(Datum event)
 {
-	Datum		args[2];
+	Datum		args[6];
+	bool		isnull;
+	int64		pull_id;
+	char	   *content;
+	char		seqtxt[32];
+	char		idtxt[32];
+	const char *fields[4];
+	size_t		lens[4];
+	char		rh[AG_SHA256_HEX_LEN + 1];
+	int			rc;
+	char	   *ev = TextDatumGetCString(event);
+
+	if (SPI_processed != 1)
+		return;					/* nothing was written */
+	pull_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										  SPI_tuptable->tupdesc, 1, &isnull));
+	content = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	if (content == NULL)
+		elog(ERROR, "audit record %lld has no content hash", (long long) pull_id);
+
+	chain_seq++;
+	snprintf(seqtxt, sizeof(seqtxt), INT64_FORMAT, chain_seq);
+	snprintf(idtxt, sizeof(idtxt), INT64_FORMAT, pull_id);
+	fields[0] = seqtxt;
+	fields[1] = idtxt;
+	fields[2] = ev;
+	fields[3] = content;
+	lens[0] = strlen(seqtxt);
+	lens[1] = strlen(idtxt);
+	lens[2] = strlen(ev);
+	lens[3] = strlen(content);
+	if (!ag_record_hash(chain_head, strlen(chain_head), fields, lens, 4, rh))
+		elog(ERROR, "could not compute the audit chain hash");
+
+	args[0] = Int64GetDatum(chain_seq);
+	args[1] = Int64GetDatum(pull_id);
+	args[2] = event;
+	args[3] = CStringGetTextDatum(content);
+	args[4] = CStringGetTextDatum(chain_head);
+	args[5] = CStringGetTextDatum(rh);
+	rc = SPI_execute_plan(append_plan, args, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "audit chain append failed: %s", SPI_result_code_string(rc));
+	args[0] = Int64GetDatum(pull_id);
+	args[1] = CStringGetTextDatum(chain_head);
+	args[2] = CStringGetTextDatum(rh);
+	rc = SPI_execute_plan(hash_plan, args, NULL, false, 0);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "audit hash update failed: %s", SPI_result_code_string(rc));
+	memcpy(chain_head, rh, sizeof(chain_head));
+}
+
+/* Locks the chain head for this transaction and reads it. */
+static bool
+chain_begin(void)
+{
 	int			rc;
 
-	args[0] = Int64GetDatum(pull_id);
-	args[1] = event;
-	rc = SPI_execute_plan(append_plan, args, NULL, false, 0);
+	rc = SPI_execute("SELECT seq, head FROM ai_guard.audit_state FOR UPDATE", false, 0);
 	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "audit chain append failed: %s", SPI_result_code_string(rc));
+		elog(ERROR, "could not read the audit chain head: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+	{
+		chain_seq = 0;
+		chain_head[0] = '\0';
+		return false;
+	}
+	else
+	{
+		bool		isnull;
+		char	   *head;
+
+		chain_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												SPI_tuptable->tupdesc, 1, &isnull));
+		head = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		strlcpy(chain_head, head ? head : "", sizeof(chain_head));
+		return true;
+	}
+}
+
+static void
+chain_end(bool existed, int64 first_seq)
+{
+	Datum		args[2];
+	Oid			types[2] = {INT8OID, TEXTOID};
+	int			rc;
+
+	if (chain_seq == first_seq)
+		return;
+	args[0] = Int64GetDatum(chain_seq);
+	args[1] = CStringGetTextDatum(chain_head);
+	if (existed)
+		rc = SPI_execute_with_args("UPDATE ai_guard.audit_state SET seq = $1, head = $2,"
+								   " updated_at = pg_catalog.now()",
+								   2, types, args, NULL, false, 0);
+	else
+		rc = SPI_execute_with_args("INSERT INTO ai_guard.audit_state (seq, head, updated_at)"
+								   " VALUES ($1, $2, pg_catalog.now())",
+								   2, types, args, NULL, false, 0);
+	if (rc < 0)
+		elog(ERROR, "could not update the audit chain head: %s", SPI_result_code_string(rc));
 }
 
 static int64
@@ -642,10 +761,9 @@ handle_message(const char *msg, bool abandoned)
 		memcpy(&pull_id, msg + sizeof(AgMsgHeader), sizeof(int64));
 		values[0] = Int64GetDatum(pull_id);
 		rc = SPI_execute_plan(refuse_plan, values, NULL, false, 0);
-		if (rc != SPI_OK_UPDATE)
+		if (rc != SPI_OK_UPDATE_RETURNING)
 			elog(ERROR, "audit refusal failed: %s", SPI_result_code_string(rc));
-		if (SPI_processed == 1)
-			chain_append(pull_id, CStringGetTextDatum("refused"));
+		chain_append(CStringGetTextDatum("refused"));
 		return pull_id;
 	}
 
@@ -669,21 +787,16 @@ handle_message(const char *msg, bool abandoned)
 			elog(ERROR, "audit insert failed: %s", SPI_result_code_string(rc));
 		pull_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 											  SPI_tuptable->tupdesc, 1, &isnull));
-		chain_append(pull_id, values[0]);
+		chain_append(values[0]);
 	}
 	else if (hdr->type == AG_MSG_FINISH)
 	{
 		if (n != AG_FINISH_NFIELDS || nulls[0] == 'n' || nulls[1] == 'n')
 			elog(ERROR, "malformed audit finish message");
 		rc = SPI_execute_plan(finish_plan, values, nulls, false, 0);
-		if (rc != SPI_OK_UPDATE)
+		if (rc != SPI_OK_UPDATE_RETURNING)
 			elog(ERROR, "audit update failed: %s", SPI_result_code_string(rc));
-		if (SPI_processed == 1)
-		{
-			pull_id = DatumGetInt64(DirectFunctionCall1(int8in,
-														CStringGetDatum(TextDatumGetCString(values[0]))));
-			chain_append(pull_id, values[1]);
-		}
+		chain_append(values[1]);
 	}
 	else if (hdr->type != AG_MSG_SYNC)
 		elog(ERROR, "unknown audit message type %d", hdr->type);
@@ -705,14 +818,20 @@ write_messages(char **msgs, bool *abandoned, int n, int64 *ids)
 	PG_TRY();
 	{
 		int			i;
+		bool		existed;
+		int64		first_seq;
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		PushActiveSnapshot(GetTransactionSnapshot());
+
 		prepare_plans();
 		pgstat_report_activity(STATE_RUNNING, "writing audit records");
+		existed = chain_begin();
+		first_seq = chain_seq;
 		for (i = 0; i < n; i++)
 			ids[i] = handle_message(msgs[i], abandoned[i]);
+		chain_end(existed, first_seq);
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();

@@ -209,12 +209,11 @@ COMMENT ON FUNCTION @extschema@._record_hash(pg_catalog.text, pg_catalog.text[])
 CREATE FUNCTION @extschema@._pull_fields(p @extschema@.pulls)
 RETURNS pg_catalog.text[]
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT ARRAY[
 	p.pull_id::text, p.status, p.kind,
-	to_char(p.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
-	to_char(p.ended_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+	pg_catalog.to_char(pg_catalog.timezone('UTC', p.started_at), 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+	pg_catalog.to_char(pg_catalog.timezone('UTC', p.ended_at), 'YYYY-MM-DD"T"HH24:MI:SS.US'),
 	p.session_role::text, p."current_role"::text, p.client_addr::text,
 	p.application_name, p.backend_pid::text, p.database::text, p.purpose,
 	p.query, p.client_query, p.query_id::text, p.nesting_level::text,
@@ -227,44 +226,6 @@ $$;
 REVOKE ALL ON FUNCTION @extschema@._pull_fields(@extschema@.pulls) FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@._pull_fields(@extschema@.pulls) IS
 'internal: the canonical fields of a pull record that the chain hashes';
-
--- called by the writer after each write of a pull record, in its transaction
-CREATE FUNCTION @extschema@._audit_append(p_pull pg_catalog.int8, p_event pg_catalog.text)
-RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	v_seq  int8;
-	v_head text;
-	v_ch   text;
-	v_rh   text;
-BEGIN
-	SELECT s.seq, s.head INTO v_seq, v_head
-	  FROM @extschema@.audit_state s FOR UPDATE;
-	IF NOT FOUND THEN
-		v_seq := 0;
-		v_head := '';
-		INSERT INTO @extschema@.audit_state (seq, head, updated_at)
-		VALUES (0, '', now());
-	END IF;
-	SELECT @extschema@._record_hash('', @extschema@._pull_fields(p)) INTO v_ch
-	  FROM @extschema@.pulls p WHERE p.pull_id = p_pull;
-	IF v_ch IS NULL THEN
-		RAISE EXCEPTION 'ai_guard: pull % does not exist', p_pull;
-	END IF;
-	v_seq := v_seq + 1;
-	v_rh := @extschema@._record_hash(v_head,
-		ARRAY[v_seq::text, p_pull::text, p_event, v_ch]);
-	INSERT INTO @extschema@.audit_log VALUES (v_seq, p_pull, p_event, v_ch, v_head, v_rh);
-	UPDATE @extschema@.pulls SET prev_hash = v_head, record_hash = v_rh
-	 WHERE pull_id = p_pull;
-	UPDATE @extschema@.audit_state SET seq = v_seq, head = v_rh, updated_at = now();
-END;
-$$;
-REVOKE ALL ON FUNCTION @extschema@._audit_append(pg_catalog.int8, pg_catalog.text) FROM PUBLIC;
-COMMENT ON FUNCTION @extschema@._audit_append(pg_catalog.int8, pg_catalog.text) IS
-'internal: appends the current state of a pull record to the audit chain (audit writer only)';
 
 CREATE FUNCTION @extschema@.verify_audit(
 	OUT intact pg_catalog.bool, OUT records pg_catalog.int8,
