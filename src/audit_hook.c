@@ -124,6 +124,7 @@ static bool ext_present = false;
 static Oid	gr_relid = InvalidOid;	/* ai_guard.governed_relations */
 static Oid *governed = NULL;	/* sorted */
 static int	n_governed = 0;
+static bool governed_partitioned = false;	/* any partitioned table in it */
 
 /*---- pulls in progress ----*/
 
@@ -254,6 +255,10 @@ load_governed(void)
 		pfree(governed);
 	governed = buf;
 	n_governed = n;
+	governed_partitioned = false;
+	for (n = 0; n < n_governed; n++)
+		if (get_rel_relkind(governed[n]) == RELKIND_PARTITIONED_TABLE)
+			governed_partitioned = true;
 }
 
 static inline bool
@@ -276,6 +281,9 @@ governing_relid(Oid relid, char relkind)
 
 	if (oid_governed(relid))
 		return relid;
+	/* only partitions of a governed partitioned table count as it */
+	if (!governed_partitioned)
+		return InvalidOid;
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE &&
 		relkind != RELKIND_FOREIGN_TABLE)
 		return InvalidOid;

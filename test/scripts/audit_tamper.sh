@@ -74,6 +74,18 @@ fresh_db $db
 unprotected $db -c 'TRUNCATE ai_guard.pulls, ai_guard.audit_log'
 check "a truncation is found" "$(verify $db)" "f|the chain ends at entry 0 but its recorded head is entry 8"
 
+# a dump of the database works (pg_dump reads the governed table: a pull)
+out=$(PGOPTIONS='-c ai_guard.purpose=audit:backup' pg_dump -d $db 2>&1 >/dev/null; echo "status $?")
+check "pg_dump with a purpose succeeds" "$out" "status 0"
+check "the dump's read of the governed table is recorded" \
+	"$(psql -X -At -d $db -c "SELECT ai_guard.audit_flush()" -c "SELECT kind || ' ' || status FROM ai_guard.pulls WHERE purpose = 'audit:backup'")" \
+	"$(printf '\ncopy completed')"
+out=$(psql -X -q -d $db -c 'DROP EXTENSION ai_guard' 2>&1; echo "status $?")
+check "DROP EXTENSION works" "$out" "status 0"
+check "no ai_guard schema left" "$(psql -X -At -d $db -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'ai_guard'")" 0
+out=$(psql -X -At -d $db -c 'SELECT count(*) FROM t' 2>&1)
+check "without the extension nothing is governed" "$out" 5
+
 dropdb -f $db
 echo "1..$n"
 exit $fail
