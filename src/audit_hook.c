@@ -228,8 +228,15 @@ load_governed(void)
 	if (!ext_present)
 		return;
 
+	/* it may be dropped (DROP EXTENSION) while we wait for its lock */
+	rel = try_relation_open(gr_relid, AccessShareLock);
+	if (rel == NULL)
+	{
+		ext_present = false;
+		cache_valid = false;
+		return;
+	}
 	buf = MemoryContextAlloc(TopMemoryContext, cap * sizeof(Oid));
-	rel = table_open(gr_relid, AccessShareLock);
 	snap = RegisterSnapshot(GetCatalogSnapshot(gr_relid));
 	scan = table_beginscan(rel, snap, 0, NULL);
 	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)

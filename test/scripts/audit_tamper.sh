@@ -82,7 +82,8 @@ check "the dump's read of the governed table is recorded" \
 	"$(printf '\ncopy completed')"
 out=$(psql -X -q -d $db -c 'DROP EXTENSION ai_guard' 2>&1; echo "status $?")
 check "DROP EXTENSION works" "$out" "status 0"
-check "no ai_guard schema left" "$(psql -X -At -d $db -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'ai_guard'")" 0
+check "the extension and its tables are gone" \
+	"$(psql -X -At -d $db -c "SELECT count(*) FROM pg_extension WHERE extname = 'ai_guard'" -c "SELECT to_regclass('ai_guard.pulls') IS NULL")" "$(printf '0\nt')"
 out=$(psql -X -At -d $db -c 'SELECT count(*) FROM t' 2>&1)
 check "without the extension nothing is governed" "$out" 5
 

@@ -196,6 +196,30 @@ ok(p and p["columns_returned"] == ["audit_paths.t.id", "audit_paths.t.name"]
    and sorted(p["columns_filtered"]) == ["audit_paths.t.amount", "audit_paths.t.note"],
    "returned and filtered columns are told apart", p and (p["columns_returned"], p["columns_filtered"]))
 
+# PII labels (pg_seclabel, provider ai_guard) and encrypted columns (the
+# table another capability adds): inserted directly, as the providers may be
+# absent from this build
+had_enc = q("SELECT to_regclass('ai_guard.encrypted_columns') IS NOT NULL")[0][0]
+if not had_enc:
+    q("CREATE TABLE ai_guard.encrypted_columns (rel regclass, column_name name, key_name text)")
+q("INSERT INTO ai_guard.encrypted_columns VALUES ('audit_paths.t', 'name', 'regress_k')")
+q("""INSERT INTO pg_seclabel VALUES ('audit_paths.t'::regclass, 'pg_class'::regclass, 3, 'ai_guard',
+     'pii:free_text mask=ai_guard.redact_pii(note)'),
+     ('audit_paths.t'::regclass, 'pg_class'::regclass, 2, 'ai_guard', 'public')""")
+C.execute("SELECT id, note FROM audit_paths.t WHERE name <> '' LIMIT 3")
+C.fetchall()
+C.execute("SELECT ai_guard.last_pull_id()")
+p = pull(C.fetchone()[0])
+ok(p and p["columns_pii"] == ["audit_paths.t.note"]
+   and p["masks"] == ["audit_paths.t.note=ai_guard.redact_pii(note)"]
+   and p["columns_encrypted"] == ["audit_paths.t.name"],
+   "PII labels, masks and encrypted columns are recorded",
+   p and (p["columns_pii"], p["masks"], p["columns_encrypted"]))
+q("DELETE FROM pg_seclabel WHERE objoid = 'audit_paths.t'::regclass AND provider = 'ai_guard'")
+q("DELETE FROM ai_guard.encrypted_columns WHERE key_name = 'regress_k'")
+if not had_enc:
+    q("DROP TABLE ai_guard.encrypted_columns")
+
 # ---- psql \copy and sha256sum ----
 with tempfile.TemporaryDirectory() as d:
     f = os.path.join(d, "pull.tsv")
