@@ -1475,13 +1475,13 @@ ag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 static void
 ag_xact_callback(XactEvent event, void *arg)
 {
+	/*
+	 * Nesting state is restored by the hooks' PG_FINALLY blocks (a procedure
+	 * may even roll back while they are on the stack); only the pulls of the
+	 * transaction are ended here.
+	 */
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 	{
-		copy_pull = NULL;
-		copy_level = -1;
-		pending_target = NULL;
-		pending_target_level = -1;
-		nest_level = 0;
 		while (pulls)
 			finish_pull(pulls, "failed", "the transaction was aborted");
 	}

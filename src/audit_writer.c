@@ -18,9 +18,9 @@
  * (ai_guard.audit_failure = refuse, the default) or warns.
  *
  * Writers are started on demand with RegisterDynamicBackgroundWorker, one per
- * database that has the extension, and exit after a minute without work so
- * that DROP DATABASE and CREATE DATABASE ... TEMPLATE are not blocked for
- * long.  Only the writer process may change the audit tables: the trigger
+ * database that has the extension, and exit after
+ * ai_guard.audit_writer_idle_exit seconds without work so that DROP DATABASE
+ * and CREATE DATABASE ... TEMPLATE are not blocked for long.  Only the writer process may change the audit tables: the trigger
  * function ai_guard_audit_protect() refuses everyone else, superusers and the
  * tables' owner included.
  *
@@ -64,7 +64,7 @@
 
 int			ai_guard_audit_failure = AG_AUDIT_FAILURE_REFUSE;
 static int	audit_timeout_ms = 10000;
-static int	writer_idle_exit_s = 60;
+static int	writer_idle_exit_s = 10;
 
 static const struct config_enum_entry audit_failure_options[] = {
 	{"refuse", AG_AUDIT_FAILURE_REFUSE, false},
@@ -193,7 +193,7 @@ ai_guard_audit_writer_init(void)
 							"Seconds without work after which a database's audit writer exits.",
 							NULL,
 							&writer_idle_exit_s,
-							60, 1, 86400,
+							10, 1, 86400,
 							PGC_SIGHUP,
 							GUC_UNIT_S,
 							NULL, NULL, NULL);

@@ -123,7 +123,14 @@ CREATE FUNCTION audit_paths.plpgsql_f() RETURNS bigint LANGUAGE plpgsql
 CREATE FUNCTION audit_paths.definer_f() RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS 'DECLARE c bigint; BEGIN SELECT count(*) INTO c FROM audit_paths.t WHERE amount > 10; RETURN c; END';
+CREATE PROCEDURE audit_paths.proc() LANGUAGE plpgsql AS $p$
+  DECLARE c bigint;
+  BEGIN
+    SELECT count(*) INTO c FROM audit_paths.t; ROLLBACK;
+    SELECT count(*) INTO c FROM audit_paths.t WHERE id > 100; COMMIT;
+  END $p$;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA audit_paths TO regress_audit_reader;
+GRANT EXECUTE ON ALL PROCEDURES IN SCHEMA audit_paths TO regress_audit_reader;
 SELECT ai_guard.govern('audit_paths.t');
 SELECT ai_guard.govern('audit_paths.p');
 SELECT ai_guard.grant_purpose('regress_audit_reader', 'training');
@@ -409,6 +416,15 @@ C.execute("SELECT audit_paths.plpgsql_f()")
 recs = pulls_after(before)
 ok(len(recs) == 1 and recs[0]["nesting_level"] == 1 and recs[0]["rows"] == 1,
    "PL/pgSQL function: the nested read is recorded", [(r["nesting_level"], r["rows"]) for r in recs])
+
+# a procedure that rolls back and commits between its reads
+before = max_pull()
+C.execute("CALL audit_paths.proc()")
+C.execute("SELECT count(*) FROM audit_paths.t")
+recs = pulls_after(before)
+ok([(r["nesting_level"], r["status"]) for r in recs] == [(1, "completed"), (1, "completed"), (0, "completed")],
+   "procedure with ROLLBACK/COMMIT: both reads recorded, nesting intact afterwards",
+   [(r["nesting_level"], r["status"]) for r in recs])
 
 # SECURITY DEFINER: the reader has no right on the table, the definer has
 q("REVOKE SELECT ON audit_paths.t FROM regress_audit_reader")
