@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 import psycopg2
 import psycopg2.errors
@@ -386,6 +387,24 @@ except psycopg2.errors.DivisionByZero:
        "error mid-pull: status failed", p and (p["status"], p["detail"]))
 rd.rollback()
 rd.autocommit = True
+
+# client disconnect mid-pull
+c2 = connect("regress_audit_reader", purpose="training:disconnect", autocommit=False)
+k = c2.cursor(name="dc")
+k.execute(ORDERED)
+k.fetchmany(1)
+c2c = c2.cursor()
+c2c.execute("SELECT ai_guard.last_pull_id()")
+pid = c2c.fetchone()[0]
+c2.close()
+p = None
+for _ in range(50):
+    p = pull(pid)
+    if p and p["status"] != "started":
+        break
+    time.sleep(0.1)
+ok(p and p["status"] == "failed" and p["rows"] == 1,
+   "client disconnect mid-pull: status failed, the rows sent counted", p and (p["status"], p["rows"]))
 
 # ---- views, partitions, functions ----
 before = max_pull()
