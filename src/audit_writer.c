@@ -20,9 +20,11 @@
  * Writers are started on demand with RegisterDynamicBackgroundWorker, one per
  * database that has the extension, and exit after
  * ai_guard.audit_writer_idle_exit seconds without work so that DROP DATABASE
- * and CREATE DATABASE ... TEMPLATE are not blocked for long.  Only the writer process may change the audit tables: the trigger
- * function ai_guard_audit_protect() refuses everyone else, superusers and the
- * tables' owner included.
+ * and CREATE DATABASE ... TEMPLATE are not blocked for long.
+ *
+ * Only the writer process may change the audit tables: the trigger function
+ * ai_guard_audit_protect() refuses everyone else, superusers and the tables'
+ * owner included.
  *
  *-------------------------------------------------------------------------
  */
@@ -509,7 +511,10 @@ writer_detach(int code, Datum arg)
 	my_channel = NULL;
 }
 
-#define TS_SQL(n) "('2000-01-01 00:00:00+00'::pg_catalog.timestamptz + $" #n "::pg_catalog.int8 * '1 microsecond'::pg_catalog.interval)"
+/* a timestamptz from microseconds since 2000-01-01 UTC, sent as text */
+#define TS_SQL(n) \
+	"('2000-01-01 00:00:00+00'::pg_catalog.timestamptz + $" #n \
+	"::pg_catalog.int8 * '1 microsecond'::pg_catalog.interval)"
 
 static void
 prepare_plans(void)
