@@ -9,6 +9,12 @@
 #           transactions each: an ungoverned copy of the table with ai_guard
 #           preloaded (baseline) / the governed table, purpose set, every
 #           lookup a synchronously recorded pull / pgaudit object audit
+#   hook    one backend running 500,000 primary-key lookups on pgbench's
+#           accounts from PL/pgSQL (each one an executor start and end
+#           through the hooks, no network, no parsing): library not
+#           preloaded (baseline) / ai_guard preloaded with a governed table
+#           elsewhere in the database; the backend's CPU time is also
+#           appended to $AG_TMP/../hook_cpu.txt (in clock ticks)
 #   copy    COPY (SELECT * FROM demo.customers) TO STDOUT of 1,000,000 rows:
 #           ungoverned copy (baseline) / governed (digest of every byte) /
 #           pgaudit object audit
@@ -16,6 +22,7 @@
 #   sudo AG_AUDIT_WORKLOAD=select bash bench/run.sh audit 7
 #   sudo AG_AUDIT_WORKLOAD=point  bash bench/run.sh audit 5
 #   sudo AG_AUDIT_WORKLOAD=copy   bash bench/run.sh audit 5
+#   sudo AG_AUDIT_WORKLOAD=hook   bash bench/run.sh audit 7
 #
 # Wall times at a fixed amount of work: a time ratio is the inverse of the
 # TPS ratio, and at a fixed client count the mean-latency ratio.
@@ -25,6 +32,7 @@ case "$AUDIT_WORKLOAD" in
 	select) BENCH_VARIANTS=(sel_no_preload sel_ai_guard sel_pgaudit) ;;
 	point) BENCH_VARIANTS=(pt_ungoverned pt_governed pt_pgaudit) ;;
 	copy) BENCH_VARIANTS=(cp_ungoverned cp_governed cp_pgaudit) ;;
+	hook) BENCH_VARIANTS=(hook_no_preload hook_ai_guard) ;;
 	*) ag_die "AG_AUDIT_WORKLOAD must be select, point or copy" ;;
 esac
 BENCH_PRELOAD=preload
@@ -49,7 +57,7 @@ ai_guard.audit_writer_idle_exit = 3600
 CONF
 	audit_libs 'ai_guard,pgaudit'
 	psql -X -q -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION ai_guard' -c 'CREATE EXTENSION pgaudit'
-	if [ "$AUDIT_WORKLOAD" = select ]; then
+	if [ "$AUDIT_WORKLOAD" = select ] || [ "$AUDIT_WORKLOAD" = hook ]; then
 		pgbench -i -q -s 10 >/dev/null 2>&1
 		psql -X -q -v ON_ERROR_STOP=1 -c 'CREATE TABLE governed_elsewhere (id int)' \
 			-c "SELECT ai_guard.govern('governed_elsewhere')" >/dev/null
@@ -79,6 +87,28 @@ select_only() { pgbench -n -S -M prepared -c 4 -j 2 -t 20000; }
 bench_run_sel_no_preload() { select_only; }
 bench_run_sel_ai_guard() { select_only; }
 bench_run_sel_pgaudit() { select_only; }
+
+bench_prepare_hook_no_preload() { audit_libs ''; }
+bench_prepare_hook_ai_guard() { audit_libs 'ai_guard'; }
+# 500,000 executor runs in one backend; prints the backend's CPU ticks
+hook_loop() {
+	local ticks
+	ticks=$(psql -X -At <<'SQL'
+DO $$
+DECLARE b int;
+BEGIN
+	FOR i IN 1..500000 LOOP
+		SELECT abalance INTO b FROM pgbench_accounts WHERE aid = 1 + i % 1000000;
+	END LOOP;
+END $$;
+SELECT (string_to_array(pg_read_file('/proc/' || pg_backend_pid() || '/stat'), ' '))[14]::int
+     + (string_to_array(pg_read_file('/proc/' || pg_backend_pid() || '/stat'), ' '))[15]::int;
+SQL
+)
+	echo "$1 $(echo "$ticks" | tail -n 1)" >>"$AG_TMP/../hook_cpu.txt"
+}
+bench_run_hook_no_preload() { hook_loop no_preload; }
+bench_run_hook_ai_guard() { hook_loop ai_guard; }
 
 bench_prepare_pt_ungoverned() { audit_libs 'ai_guard'; }
 bench_prepare_pt_governed() { audit_libs 'ai_guard'; }
