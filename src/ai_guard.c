@@ -22,6 +22,7 @@
 #include "crypto_sql.h"
 #include "masking_sql.h"
 #include "provenance.h"
+#include "audit_hook.h"
 
 PG_MODULE_MAGIC;
 
@@ -106,6 +107,7 @@ _PG_init(void)
 	ai_guard_crypto_init();
 	ai_guard_masking_init();
 	ai_guard_provenance_init();
+	ai_guard_audit_init();
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("ai_guard");

@@ -1,0 +1,1814 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit_hook.c
+ *		The training-pull audit in the executor: governed-read detection,
+ *		the purpose check, the durable "started" record, and a DestReceiver
+ *		wrapper that counts and digests the rows as delivered.
+ *
+ * Every executor run, at any nesting level (functions, SECURITY DEFINER
+ * functions, cursors, prepared statements), is checked against the set of
+ * governed relations (ai_guard.governed_relations, cached per backend and
+ * invalidated through the relcache).  A plan's range table keeps the views
+ * it expanded (for permission checks) and the partitions it scans, so views
+ * and partitions of governed relations are found without re-analysis.
+ *
+ * For a governed read, after ExecutorStart has checked permissions and
+ * before any row is read:
+ *   - the purpose (ai_guard.purpose) must be granted to the current role,
+ *     else the refusal is recorded and the read fails;
+ *   - the "started" record is committed by the audit writer (audit_writer.c)
+ *     and this backend waits for it, else the read fails (fail closed).
+ * While rows flow, the wrapper encodes each in COPY text format and feeds a
+ * SHA-256; ExecutorEnd sends the completion (rows, bytes, digest), and a
+ * transaction or subtransaction abort marks the pull failed.  COPY ... TO
+ * STDOUT is digested from the CopyData messages themselves, so the digest is
+ * exactly the bytes the client received.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/parallel.h"
+#include "access/table.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "catalog/catalog.h"
+#include "catalog/namespace.h"
+#include "catalog/partition.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/copy.h"
+#include "commands/dbcommands.h"
+#include "commands/seclabel.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "parser/parsetree.h"
+#include "rewrite/rewriteHandler.h"
+#include "storage/proc.h"
+#include "tcop/pquery.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/portal.h"
+#include "utils/queryjumble.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+/*
+ * libpq/libpq.h pulls in the GSSAPI headers when the server was built with
+ * GSSAPI; where those headers are not installed, declare the one libpq
+ * interface used here (PqCommMethods, unchanged from 14 to 17) ourselves.
+ */
+#if defined(ENABLE_GSS) && defined(__has_include)
+#if !__has_include(<gssapi/gssapi.h>) && !__has_include(<gssapi.h>)
+#define AG_OWN_PQCOMM
+#endif
+#endif
+#ifdef AG_OWN_PQCOMM
+typedef struct
+{
+	void		(*comm_reset) (void);
+	int			(*flush) (void);
+	int			(*flush_if_writable) (void);
+	bool		(*is_send_pending) (void);
+	int			(*putmessage) (char msgtype, const char *s, size_t len);
+	void		(*putmessage_noblock) (char msgtype, const char *s, size_t len);
+} PQcommMethods;
+extern PGDLLIMPORT const PQcommMethods *PqCommMethods;
+#else
+#include "libpq/libpq.h"
+#endif
+
+#include "ai_guard.h"
+#include "audit_hook.h"
+#include "audit_writer.h"
+#include "digest.h"
+
+#define AG_SCHEMA			"ai_guard"
+#define AG_MAX_QUERY_TEXT	32768
+
+/*---- GUC variables ----*/
+
+bool		ai_guard_require_purpose = true;
+
+/*---- hooks ----*/
+
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+/* executor/utility nesting depth, as pg_stat_statements counts it */
+static int	nest_level = 0;
+
+/*---- the per-backend cache of governed relations ----*/
+
+static bool cache_valid = false;
+static bool ext_present = false;
+static Oid	gr_relid = InvalidOid;	/* ai_guard.governed_relations */
+static Oid *governed = NULL;	/* sorted */
+static int	n_governed = 0;
+static bool governed_partitioned = false;	/* any partitioned table in it */
+
+/*---- pulls in progress ----*/
+
+typedef struct AgPull AgPull;
+
+typedef struct AgDest
+{
+	DestReceiver pub;
+	DestReceiver *inner;
+	AgPull	   *pull;
+	TupleDesc	tupdesc;
+	int			natts;
+	FmgrInfo   *out;
+	StringInfoData line;
+	StringInfoData esc;
+	MemoryContext rowcxt;
+}			AgDest;
+
+struct AgPull
+{
+	AgPull	   *next;
+	MemoryContext cxt;
+	QueryDesc  *qd;				/* NULL for COPY rel TO */
+	int64		pull_id;		/* 0 if the record could not be written */
+	int			level;
+	SubTransactionId subid;
+	bool		by_protocol;	/* COPY TO STDOUT: digest the CopyData bytes */
+	uint64		rows;
+	uint64		bytes;
+	ag_sha256  *sha;
+	AgDest	   *dest;
+};
+
+static AgPull *pulls = NULL;
+static int64 last_pull_id = 0;
+
+/* the COPY ... TO STDOUT whose bytes are being digested, if any */
+static AgPull *copy_pull = NULL;
+static int	copy_level = -1;	/* nest level of the COPY statement */
+static const PQcommMethods *saved_comm = NULL;
+static PQcommMethods copy_comm;
+
+/* target of the CREATE TABLE AS / matview being executed */
+static char *pending_target = NULL;
+static int	pending_target_level = -1;
+
+/* what detection found */
+typedef struct AgReadInfo
+{
+	const char *kind;
+	List	   *relations;		/* char *, qualified, distinct */
+	List	   *returned;		/* char * rel.col */
+	List	   *filtered;
+	List	   *pii;
+	List	   *encrypted;
+	List	   *masks;
+	bool		returned_known;
+	char	   *target;
+}			AgReadInfo;
+
+static void finish_pull(AgPull *pull, const char *status, const char *detail);
+
+/*------------------------------------------------------------------------
+ * The governed set
+ *------------------------------------------------------------------------
+ */
+
+static void
+governed_relcache_cb(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) || relid == gr_relid || !ext_present)
+		cache_valid = false;
+}
+
+static int
+ag_oid_cmp(const void *a, const void *b)
+{
+	Oid			x = *(const Oid *) a;
+	Oid			y = *(const Oid *) b;
+
+	return (x > y) - (x < y);
+}
+
+static void
+load_governed(void)
+{
+	Oid			nsp;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	Snapshot	snap;
+	Oid		   *buf;
+	int			n = 0;
+	int			cap = 16;
+
+	cache_valid = true;			/* an invalidation during the load resets it */
+	nsp = get_namespace_oid(AG_SCHEMA, true);
+	gr_relid = OidIsValid(nsp) ? get_relname_relid("governed_relations", nsp) : InvalidOid;
+	ext_present = OidIsValid(gr_relid);
+	n_governed = 0;
+	if (!ext_present)
+		return;
+
+	/* it may be dropped (DROP EXTENSION) while we wait for its lock */
+	rel = try_relation_open(gr_relid, AccessShareLock);
+	if (rel == NULL)
+	{
+		ext_present = false;
+		cache_valid = false;
+		return;
+	}
+	buf = MemoryContextAlloc(TopMemoryContext, cap * sizeof(Oid));
+	snap = RegisterSnapshot(GetCatalogSnapshot(gr_relid));
+	scan = table_beginscan(rel, snap, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, 1, RelationGetDescr(rel), &isnull);
+
+		if (isnull)
+			continue;
+		if (n == cap)
+		{
+			cap *= 2;
+			buf = repalloc(buf, cap * sizeof(Oid));
+		}
+		buf[n++] = DatumGetObjectId(d);
+	}
+	table_endscan(scan);
+	UnregisterSnapshot(snap);
+	table_close(rel, AccessShareLock);
+
+	qsort(buf, n, sizeof(Oid), ag_oid_cmp);
+	if (governed)
+		pfree(governed);
+	governed = buf;
+	n_governed = n;
+	governed_partitioned = false;
+	for (n = 0; n < n_governed; n++)
+		if (get_rel_relkind(governed[n]) == RELKIND_PARTITIONED_TABLE)
+			governed_partitioned = true;
+}
+
+static inline bool
+oid_governed(Oid relid)
+{
+	return n_governed > 0 &&
+		bsearch(&relid, governed, n_governed, sizeof(Oid), ag_oid_cmp) != NULL;
+}
+
+/*
+ * The governed relation a scanned relation counts as: itself, or for a
+ * partition its nearest governed ancestor.  InvalidOid if none.
+ */
+static Oid
+governing_relid(Oid relid, char relkind)
+{
+	List	   *ancestors;
+	ListCell   *lc;
+	Oid			result = InvalidOid;
+
+	if (oid_governed(relid))
+		return relid;
+	/* only partitions of a governed partitioned table count as it */
+	if (!governed_partitioned)
+		return InvalidOid;
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE &&
+		relkind != RELKIND_FOREIGN_TABLE)
+		return InvalidOid;
+	if (!get_rel_relispartition(relid))
+		return InvalidOid;
+	ancestors = get_partition_ancestors(relid);
+	foreach(lc, ancestors)
+	{
+		if (oid_governed(lfirst_oid(lc)))
+		{
+			result = lfirst_oid(lc);
+			break;
+		}
+	}
+	list_free(ancestors);
+	return result;
+}
+
+/* Should this process check its reads at all? */
+static inline bool
+audit_active(void)
+{
+	if (ai_guard_am_audit_writer || IsParallelWorker() || !IsNormalProcessingMode())
+		return false;
+	if (!IsTransactionState())
+		return false;
+	/* referential integrity checks run their own queries: not reads */
+	if (InNoForceRLSOperation())
+		return false;
+	if (!cache_valid)
+		load_governed();
+	return n_governed > 0;
+}
+
+/*------------------------------------------------------------------------
+ * Describing a read
+ *------------------------------------------------------------------------
+ */
+
+static char *
+qualified_name(Oid relid)
+{
+	char	   *nsp = get_namespace_name(get_rel_namespace(relid));
+	char	   *name = get_rel_name(relid);
+
+	if (nsp == NULL || name == NULL)
+		return psprintf("%u", relid);
+	return quote_qualified_identifier(nsp, name);
+}
+
+static List *
+add_distinct(List *list, char *s)
+{
+	ListCell   *lc;
+
+	foreach(lc, list)
+	{
+		if (strcmp((char *) lfirst(lc), s) == 0)
+			return list;
+	}
+	return lappend(list, s);
+}
+
+static bool
+list_has(List *list, const char *s)
+{
+	ListCell   *lc;
+
+	foreach(lc, list)
+	{
+		if (strcmp((char *) lfirst(lc), s) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* "rel.col" for column attname of governed relation govrel */
+static char *
+column_name(Oid govrel, const char *attname)
+{
+	return psprintf("%s.%s", qualified_name(govrel), quote_identifier(attname));
+}
+
+/*
+ * Classification of a column from its ai_guard security label: PII if the
+ * label starts with "pii"; a " mask=fn(...)" part names the mask.
+ */
+static void
+classify_column(AgReadInfo *info, Oid govrel, const char *attname,
+				const char *colname, List *encrypted_cols)
+{
+	AttrNumber	attnum = get_attnum(govrel, attname);
+	ObjectAddress addr;
+	char	   *label;
+
+	if (list_has(encrypted_cols, colname))
+		info->encrypted = add_distinct(info->encrypted, pstrdup(colname));
+	if (attnum <= 0)
+		return;
+	ObjectAddressSubSet(addr, RelationRelationId, govrel, attnum);
+	label = GetSecurityLabel(&addr, "ai_guard");
+	if (label == NULL)
+		return;
+	if (strncmp(label, "pii", 3) == 0)
+		info->pii = add_distinct(info->pii, pstrdup(colname));
+	{
+		char	   *m = strstr(label, " mask=");
+
+		if (m != NULL && m[6] != '\0')
+			info->masks = add_distinct(info->masks,
+									   psprintf("%s=%s", colname, m + 6));
+	}
+}
+
+/* Columns listed in ai_guard.encrypted_columns, if that table exists. */
+static List *
+load_encrypted_columns(void)
+{
+	Oid			nsp = get_namespace_oid(AG_SCHEMA, true);
+	Oid			relid;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	Snapshot	snap;
+	TupleDesc	desc;
+	int			relatt = 0,
+				colatt = 0;
+	int			i;
+	List	   *result = NIL;
+
+	if (!OidIsValid(nsp))
+		return NIL;
+	relid = get_relname_relid("encrypted_columns", nsp);
+	if (!OidIsValid(relid))
+		return NIL;
+	rel = table_open(relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, i);
+
+		if (a->attisdropped)
+			continue;
+		if (strcmp(NameStr(a->attname), "rel") == 0 && a->atttypid == REGCLASSOID)
+			relatt = i + 1;
+		else if (strcmp(NameStr(a->attname), "column_name") == 0 && a->atttypid == NAMEOID)
+			colatt = i + 1;
+	}
+	if (relatt && colatt)
+	{
+		snap = RegisterSnapshot(GetCatalogSnapshot(relid));
+		scan = table_beginscan(rel, snap, 0, NULL);
+		while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+		{
+			bool		n1,
+						n2;
+			Datum		r = heap_getattr(tup, relatt, desc, &n1);
+			Datum		c = heap_getattr(tup, colatt, desc, &n2);
+
+			if (n1 || n2 || !oid_governed(DatumGetObjectId(r)))
+				continue;
+			result = lappend(result,
+							 column_name(DatumGetObjectId(r),
+										 NameStr(*DatumGetName(c))));
+		}
+		table_endscan(scan);
+		UnregisterSnapshot(snap);
+	}
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
+ * Follows an output column to the governed relations it comes from: the
+ * parser records the relation and column of plain column references
+ * (resorigtbl/resorigcol), and for a view the same is recorded in the view's
+ * query.
+ */
+static void
+trace_returned(AgReadInfo *info, Oid relid, AttrNumber attnum, int depth)
+{
+	char		relkind;
+	Oid			gov;
+	char	   *attname;
+
+	if (!OidIsValid(relid) || attnum <= 0 || depth > 32)
+		return;
+	relkind = get_rel_relkind(relid);
+	attname = get_attname(relid, attnum, true);
+	if (attname == NULL)
+		return;
+	gov = governing_relid(relid, relkind);
+	if (OidIsValid(gov))
+		info->returned = add_distinct(info->returned, column_name(gov, attname));
+	if (relkind == RELKIND_VIEW)
+	{
+		Relation	view = relation_open(relid, AccessShareLock);
+		Query	   *vq = get_view_query(view);
+		TargetEntry *tle = get_tle_by_resno(vq->targetList, attnum);
+
+		if (tle != NULL && !tle->resjunk)
+			trace_returned(info, tle->resorigtbl, tle->resorigcol, depth + 1);
+		relation_close(view, AccessShareLock);
+	}
+}
+
+/*
+ * Which governed relations a plan reads, and how.  Returns NULL for a plan
+ * that reads none (the common case, kept cheap).
+ */
+static AgReadInfo *
+detect_read(QueryDesc *qd)
+{
+	PlannedStmt *ps = qd->plannedstmt;
+	ListCell   *lc;
+	int			rti = 0;
+	bool		any = false;
+	bool		source_governed = false;
+	AgReadInfo *info;
+	List	   *encrypted_cols;
+	CommandDest mydest = qd->dest ? qd->dest->mydest : DestNone;
+
+	if (ps->commandType == CMD_UTILITY)
+		return NULL;
+
+	/* fast pass: any governed relation at all? */
+	foreach(lc, ps->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		rti++;
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		if (OidIsValid(governing_relid(rte->relid, rte->relkind)))
+		{
+			any = true;
+			if (!list_member_int(ps->resultRelations, rti))
+				source_governed = true;
+		}
+	}
+	if (!any)
+		return NULL;
+
+	info = palloc0(sizeof(AgReadInfo));
+	if (ps->commandType == CMD_SELECT)
+	{
+		if (mydest == DestIntoRel || mydest == DestTransientRel)
+		{
+			info->kind = "derivation";
+			if (pending_target && pending_target_level == nest_level - 1)
+				info->target = pstrdup(pending_target);
+		}
+		else if (mydest == DestCopyOut)
+			info->kind = "copy";
+		else
+			info->kind = "read";
+	}
+	else
+	{
+		/* INSERT/UPDATE/DELETE/MERGE */
+		if (source_governed)
+		{
+			info->kind = "derivation";
+			if (ps->resultRelations != NIL)
+			{
+				RangeTblEntry *t = rt_fetch(linitial_int(ps->resultRelations),
+											ps->rtable);
+
+				info->target = qualified_name(t->relid);
+			}
+		}
+		else if (ps->hasReturning)
+			info->kind = "read";
+		else
+			return NULL;		/* a write that returns nothing governed */
+	}
+
+	/* relations and the columns referenced */
+	encrypted_cols = load_encrypted_columns();
+	rti = 0;
+	foreach(lc, ps->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		Oid			gov;
+		int			col;
+
+		rti++;
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		gov = governing_relid(rte->relid, rte->relkind);
+		if (!OidIsValid(gov))
+			continue;
+		if (ps->commandType != CMD_SELECT && !ps->hasReturning &&
+			list_member_int(ps->resultRelations, rti))
+			continue;
+		info->relations = add_distinct(info->relations, qualified_name(gov));
+
+		col = -1;
+		while ((col = bms_next_member(rte->selectedCols, col)) >= 0)
+		{
+			AttrNumber	attnum = col + FirstLowInvalidHeapAttributeNumber;
+
+			if (attnum == InvalidAttrNumber)
+			{
+				/* whole-row reference: every column */
+				Relation	r = relation_open(rte->relid, AccessShareLock);
+				int			i;
+
+				for (i = 0; i < RelationGetDescr(r)->natts; i++)
+				{
+					Form_pg_attribute a = TupleDescAttr(RelationGetDescr(r), i);
+
+					if (!a->attisdropped)
+						info->filtered = add_distinct(info->filtered,
+													  column_name(gov, NameStr(a->attname)));
+				}
+				relation_close(r, AccessShareLock);
+			}
+			else if (attnum > 0)
+			{
+				char	   *attname = get_attname(rte->relid, attnum, true);
+
+				if (attname)
+					info->filtered = add_distinct(info->filtered,
+												  column_name(gov, attname));
+			}
+		}
+	}
+
+	/* output columns that are plain references to governed columns */
+	if (ps->commandType == CMD_SELECT && ps->planTree != NULL)
+	{
+		info->returned_known = true;
+		foreach(lc, ps->planTree->targetlist)
+		{
+			TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+			if (!tle->resjunk)
+				trace_returned(info, tle->resorigtbl, tle->resorigcol, 0);
+		}
+	}
+
+	/* referenced = returned + filtered; classify them all */
+	{
+		List	   *only_filtered = NIL;
+
+		foreach(lc, info->filtered)
+		{
+			char	   *c = lfirst(lc);
+
+			if (!list_has(info->returned, c))
+				only_filtered = lappend(only_filtered, c);
+		}
+		info->filtered = only_filtered;
+	}
+	rti = 0;
+	foreach(lc, ps->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		Oid			gov;
+		int			col = -1;
+
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		gov = governing_relid(rte->relid, rte->relkind);
+		if (!OidIsValid(gov))
+			continue;
+		while ((col = bms_next_member(rte->selectedCols, col)) >= 0)
+		{
+			AttrNumber	attnum = col + FirstLowInvalidHeapAttributeNumber;
+			char	   *attname;
+			char	   *cname;
+
+			if (attnum <= 0)
+				continue;
+			attname = get_attname(rte->relid, attnum, true);
+			if (attname == NULL)
+				continue;
+			cname = column_name(gov, attname);
+			classify_column(info, gov, attname, cname, encrypted_cols);
+		}
+	}
+	return info;
+}
+
+/*------------------------------------------------------------------------
+ * Purpose
+ *------------------------------------------------------------------------
+ */
+
+/* Is purpose (or its class) granted to role, directly or by membership? */
+static bool
+purpose_granted(Oid roleid, const char *purpose)
+{
+	Oid			nsp = get_namespace_oid(AG_SCHEMA, true);
+	Oid			relid;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	Snapshot	snap;
+	TupleDesc	desc;
+	int			class_len = ag_purpose_class_len(purpose, strlen(purpose));
+	TimestampTz now = GetCurrentTimestamp();
+	bool		granted = false;
+
+	if (class_len < 0 || !OidIsValid(nsp))
+		return false;
+	relid = get_relname_relid("purpose_grants", nsp);
+	if (!OidIsValid(relid))
+		return false;
+	rel = table_open(relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	snap = RegisterSnapshot(GetCatalogSnapshot(relid));
+	scan = table_beginscan(rel, snap, 0, NULL);
+	while (!granted && (tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		n1,
+					n2,
+					n3;
+		Datum		r = heap_getattr(tup, 1, desc, &n1);
+		Datum		p = heap_getattr(tup, 2, desc, &n2);
+		Datum		v = heap_getattr(tup, 3, desc, &n3);
+		char	   *gp;
+		Oid			grantee;
+
+		if (n1 || n2)
+			continue;
+		if (!n3 && DatumGetTimestampTz(v) <= now)
+			continue;
+		gp = TextDatumGetCString(p);
+		if (!(strcmp(gp, purpose) == 0 ||
+			  (strlen(gp) == (size_t) class_len &&
+			   strncmp(gp, purpose, class_len) == 0)))
+			continue;
+		grantee = get_role_oid(NameStr(*DatumGetName(r)), true);
+		if (OidIsValid(grantee) && has_privs_of_role(roleid, grantee))
+			granted = true;
+	}
+	table_endscan(scan);
+	UnregisterSnapshot(snap);
+	table_close(rel, AccessShareLock);
+	return granted;
+}
+
+/*------------------------------------------------------------------------
+ * Records
+ *------------------------------------------------------------------------
+ */
+
+/* A text[] literal of the strings, every element double-quoted. */
+static char *
+text_array_literal(List *items)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	foreach(lc, items)
+	{
+		const char *p;
+
+		if (foreach_current_index(lc) > 0)
+			appendStringInfoChar(&buf, ',');
+		appendStringInfoChar(&buf, '"');
+		for (p = (const char *) lfirst(lc); *p; p++)
+		{
+			if (*p == '"' || *p == '\\')
+				appendStringInfoChar(&buf, '\\');
+			appendStringInfoChar(&buf, *p);
+		}
+		appendStringInfoChar(&buf, '"');
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+static int64
+full_xid(TransactionId xid, FullTransactionId next)
+{
+	uint32		epoch = EpochFromFullTransactionId(next);
+
+	if (!TransactionIdIsNormal(xid))
+		return (int64) xid;
+	if (xid > XidFromFullTransactionId(next) && epoch > 0)
+		epoch--;
+	return (int64) (((uint64) epoch << 32) | xid);
+}
+
+static char *
+clip_text(const char *s)
+{
+	int			len;
+
+	if (s == NULL)
+		return NULL;
+	len = strlen(s);
+	if (len <= AG_MAX_QUERY_TEXT)
+		return pstrdup(s);
+	len = pg_mbcliplen(s, len, AG_MAX_QUERY_TEXT);
+	return psprintf("%.*s...", len, s);
+}
+
+static char *
+client_address(void)
+{
+	LOCAL_FCINFO(fcinfo, 0);
+	Datum		d;
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 0, InvalidOid, NULL, NULL);
+	d = inet_client_addr(fcinfo);
+	if (fcinfo->isnull)
+		return NULL;
+	return DatumGetCString(DirectFunctionCall1(inet_out, d));
+}
+
+/* Builds the AG_MSG_START message of a read. */
+static void
+build_start(AgAuditMsg *msg, const char *status, AgReadInfo *info,
+			const char *query, ParamListInfo params, Snapshot snap,
+			int64 query_id, const char *detail)
+{
+	const char *purpose = (ai_guard_purpose && *ai_guard_purpose) ? ai_guard_purpose : NULL;
+	List	   *ptypes = NIL;
+	int			nparams = params ? params->numParams : 0;
+	int			i;
+
+	for (i = 0; i < nparams; i++)
+	{
+		Oid			t = params->params[i].ptype;
+
+		ptypes = lappend(ptypes, OidIsValid(t) ? format_type_be(t) : "unknown");
+	}
+
+	ai_guard_audit_msg_init(msg, AG_MSG_START);
+	ai_guard_audit_msg_add(msg, status);
+	ai_guard_audit_msg_add(msg, info->kind);
+	ai_guard_audit_msg_add_int64(msg, GetCurrentTimestamp());
+	ai_guard_audit_msg_add(msg, GetUserNameFromId(GetSessionUserId(), false));
+	ai_guard_audit_msg_add(msg, GetUserNameFromId(GetUserId(), false));
+	ai_guard_audit_msg_add(msg, client_address());
+	ai_guard_audit_msg_add(msg, application_name && *application_name ? application_name : NULL);
+	ai_guard_audit_msg_add_int64(msg, MyProcPid);
+	ai_guard_audit_msg_add(msg, get_database_name(MyDatabaseId));
+	ai_guard_audit_msg_add(msg, purpose);
+	ai_guard_audit_msg_add(msg, clip_text(query));
+	if (nest_level > 0 && debug_query_string && query &&
+		strcmp(debug_query_string, query) != 0)
+		ai_guard_audit_msg_add(msg, clip_text(debug_query_string));
+	else
+		ai_guard_audit_msg_add(msg, NULL);
+	if (query_id != 0)
+		ai_guard_audit_msg_add_int64(msg, query_id);
+	else
+		ai_guard_audit_msg_add(msg, NULL);
+	ai_guard_audit_msg_add_int64(msg, nest_level);
+	ai_guard_audit_msg_add_int64(msg, nparams);
+	ai_guard_audit_msg_add(msg, nparams > 0 ? text_array_literal(ptypes) : NULL);
+	ai_guard_audit_msg_add(msg, text_array_literal(info->relations));
+	ai_guard_audit_msg_add(msg, info->returned_known ? text_array_literal(info->returned) : NULL);
+	ai_guard_audit_msg_add(msg, text_array_literal(info->filtered));
+	ai_guard_audit_msg_add(msg, text_array_literal(info->pii));
+	ai_guard_audit_msg_add(msg, text_array_literal(info->encrypted));
+	ai_guard_audit_msg_add(msg, text_array_literal(info->masks));
+	ai_guard_audit_msg_add(msg, info->target);
+	if (snap != NULL && IsMVCCSnapshot(snap))
+	{
+		FullTransactionId next = ReadNextFullTransactionId();
+		StringInfoData xip;
+		uint32		j;
+
+		ai_guard_audit_msg_add_int64(msg, full_xid(snap->xmin, next));
+		ai_guard_audit_msg_add_int64(msg, full_xid(snap->xmax, next));
+		initStringInfo(&xip);
+		appendStringInfoChar(&xip, '{');
+		for (j = 0; j < snap->xcnt; j++)
+			appendStringInfo(&xip, "%s" INT64_FORMAT, j ? "," : "",
+							 full_xid(snap->xip[j], next));
+		appendStringInfoChar(&xip, '}');
+		ai_guard_audit_msg_add(msg, xip.data);
+	}
+	else
+	{
+		ai_guard_audit_msg_add(msg, NULL);
+		ai_guard_audit_msg_add(msg, NULL);
+		ai_guard_audit_msg_add(msg, NULL);
+	}
+	ai_guard_audit_msg_add(msg, detail);
+	/* a refusal ends when it starts */
+	if (strcmp(status, "refused") == 0)
+		ai_guard_audit_msg_add_int64(msg, GetCurrentTimestamp());
+	else
+		ai_guard_audit_msg_add(msg, NULL);
+}
+
+static char *
+relations_text(AgReadInfo *info)
+{
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	foreach(lc, info->relations)
+		appendStringInfo(&s, "%s%s", s.len ? ", " : "", (char *) lfirst(lc));
+	return s.data;
+}
+
+/*
+ * The purpose check and the durable "started" record of a governed read.
+ * Raises an error (after recording the refusal) if the read may not go on.
+ * Returns the new pull, registered in the list of pulls in progress.
+ */
+static AgPull *
+begin_pull(AgReadInfo *info, QueryDesc *qd, const char *query,
+		   ParamListInfo params, Snapshot snap, int64 query_id)
+{
+	AgAuditMsg	msg;
+	const char *purpose = ai_guard_purpose;
+	const char *why;
+	int64		pull_id = 0;
+	AgPull	   *pull;
+	MemoryContext cxt;
+
+	if (ai_guard_require_purpose)
+	{
+		char	   *refusal = NULL;
+		bool		no_purpose = (purpose == NULL || *purpose == '\0');
+
+		if (no_purpose)
+			refusal = "no purpose declared";
+		else if (!purpose_granted(GetUserId(), purpose))
+			refusal = psprintf("purpose not granted to role %s",
+							   GetUserNameFromId(GetUserId(), false));
+		if (refusal)
+		{
+			build_start(&msg, "refused", info, query, params, snap, query_id, refusal);
+			if (!ai_guard_audit_submit(&msg, true, &pull_id, &why))
+				ereport(WARNING,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("could not record the refused read"),
+						 errdetail("%s.", why)));
+			else
+				last_pull_id = pull_id;
+			if (no_purpose)
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("reading governed relation %s requires a declared purpose",
+								relations_text(info)),
+						 errdetail("ai_guard.require_purpose is on and ai_guard.purpose is not set."),
+						 errhint("Declare why you read the data, for example SET ai_guard.purpose = 'training:churn-v3', using a purpose granted to your role.")));
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("purpose \"%s\" is not granted to role \"%s\" for reading governed relation %s",
+							purpose, GetUserNameFromId(GetUserId(), false),
+							relations_text(info)),
+					 errhint("An administrator can grant it with ai_guard.grant_purpose(role, purpose, valid_until); a grant of the class before \":\" covers every purpose of that class.")));
+		}
+	}
+
+	build_start(&msg, "started", info, query, params, snap, query_id, NULL);
+	if (!ai_guard_audit_submit(&msg, true, &pull_id, &why))
+	{
+		if (ai_guard_audit_failure == AG_AUDIT_FAILURE_REFUSE)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("could not record the read of governed relation %s",
+							relations_text(info)),
+					 errdetail("%s.", why),
+					 errhint("Governed reads are refused while their audit record cannot be written (ai_guard.audit_failure = refuse).")));
+		ereport(WARNING,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("reading governed relation %s without a committed audit record",
+						relations_text(info)),
+				 errdetail("%s.", why)));
+		pull_id = 0;
+	}
+	else
+		last_pull_id = pull_id;
+
+	cxt = AllocSetContextCreate(TopMemoryContext, "ai_guard pull",
+								ALLOCSET_SMALL_SIZES);
+	pull = MemoryContextAllocZero(cxt, sizeof(AgPull));
+	pull->cxt = cxt;
+	pull->qd = qd;
+	pull->pull_id = pull_id;
+	pull->level = nest_level;
+	pull->subid = GetCurrentSubTransactionId();
+	pull->sha = ag_sha256_new();
+	if (pull->sha == NULL)
+	{
+		MemoryContextDelete(cxt);
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not initialize SHA-256")));
+	}
+	pull->next = pulls;
+	pulls = pull;
+	return pull;
+}
+
+/* Sends the outcome of a pull and forgets it. */
+static void
+finish_pull(AgPull *pull, const char *status, const char *detail)
+{
+	AgPull	  **pp;
+	char		hex[AG_SHA256_HEX_LEN + 1];
+	bool		have_digest;
+
+	if (pull == NULL)
+		return;
+	for (pp = &pulls; *pp; pp = &(*pp)->next)
+	{
+		if (*pp == pull)
+		{
+			*pp = pull->next;
+			break;
+		}
+	}
+	if (copy_pull == pull)
+		copy_pull = NULL;
+	have_digest = ag_sha256_final_hex(pull->sha, hex);
+	ag_sha256_free(pull->sha);
+	pull->sha = NULL;
+
+	if (pull->pull_id != 0)
+	{
+		AgAuditMsg	msg;
+		const char *why;
+		int64		dummy;
+		MemoryContext old = MemoryContextSwitchTo(pull->cxt);
+
+		ai_guard_audit_msg_init(&msg, AG_MSG_FINISH);
+		ai_guard_audit_msg_add_int64(&msg, pull->pull_id);
+		ai_guard_audit_msg_add(&msg, status);
+		ai_guard_audit_msg_add_int64(&msg, GetCurrentTimestamp());
+		ai_guard_audit_msg_add_int64(&msg, (int64) pull->rows);
+		ai_guard_audit_msg_add_int64(&msg, (int64) pull->bytes);
+		ai_guard_audit_msg_add(&msg, have_digest ? hex : NULL);
+		ai_guard_audit_msg_add(&msg, detail);
+		if (!ai_guard_audit_submit(&msg, false, &dummy, &why))
+			ereport(WARNING,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("could not record the outcome of pull " INT64_FORMAT, pull->pull_id),
+					 errdetail("%s.", why)));
+		MemoryContextSwitchTo(old);
+	}
+	MemoryContextDelete(pull->cxt);
+}
+
+static AgPull *
+find_pull(QueryDesc *qd)
+{
+	AgPull	   *p;
+
+	for (p = pulls; p; p = p->next)
+		if (p->qd == qd)
+			return p;
+	return NULL;
+}
+
+/*------------------------------------------------------------------------
+ * The DestReceiver wrapper: COPY text format, counted and digested
+ *------------------------------------------------------------------------
+ */
+
+static void
+agdest_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	AgDest	   *d = (AgDest *) self;
+
+	if (d->tupdesc != typeinfo || d->out == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(d->pull->cxt);
+		int			i;
+
+		d->tupdesc = typeinfo;
+		d->natts = typeinfo->natts;
+		d->out = palloc0(sizeof(FmgrInfo) * Max(d->natts, 1));
+		for (i = 0; i < d->natts; i++)
+		{
+			Form_pg_attribute a = TupleDescAttr(typeinfo, i);
+			Oid			func;
+			bool		isvarlena;
+
+			if (a->attisdropped)
+				continue;
+			getTypeOutputInfo(a->atttypid, &func, &isvarlena);
+			fmgr_info(func, &d->out[i]);
+		}
+		MemoryContextSwitchTo(old);
+	}
+	d->inner->rStartup(d->inner, operation, typeinfo);
+}
+
+static bool
+agdest_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	AgDest	   *d = (AgDest *) self;
+	AgPull	   *pull = d->pull;
+	MemoryContext old;
+	int			i;
+	bool		first = true;
+
+	if (!d->inner->receiveSlot(slot, d->inner))
+		return false;
+
+	old = MemoryContextSwitchTo(d->rowcxt);
+	slot_getallattrs(slot);
+	resetStringInfo(&d->line);
+	for (i = 0; i < d->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(d->tupdesc, i);
+
+		if (a->attisdropped)
+			continue;
+		if (!first)
+			appendStringInfoChar(&d->line, '\t');
+		first = false;
+		if (slot->tts_isnull[i])
+			appendBinaryStringInfo(&d->line, AG_COPY_NULL, 2);
+		else
+		{
+			char	   *s = OutputFunctionCall(&d->out[i], slot->tts_values[i]);
+			size_t		len = strlen(s);
+
+			enlargeStringInfo(&d->line, (int) (2 * len + 1));
+			d->line.len += (int) ag_copy_escape(s, len, d->line.data + d->line.len);
+			d->line.data[d->line.len] = '\0';
+		}
+	}
+	appendStringInfoChar(&d->line, '\n');
+	if (!ag_sha256_update(pull->sha, d->line.data, d->line.len))
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("could not compute the digest of a governed read")));
+	pull->rows++;
+	pull->bytes += d->line.len;
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(d->rowcxt);
+	return true;
+}
+
+static void
+agdest_shutdown(DestReceiver *self)
+{
+	AgDest	   *d = (AgDest *) self;
+
+	d->inner->rShutdown(d->inner);
+}
+
+static void
+agdest_destroy(DestReceiver *self)
+{
+	/* memory belongs to the pull */
+}
+
+static AgDest *
+make_dest(AgPull *pull)
+{
+	AgDest	   *d = MemoryContextAllocZero(pull->cxt, sizeof(AgDest));
+	MemoryContext old = MemoryContextSwitchTo(pull->cxt);
+
+	d->pub.receiveSlot = agdest_receive;
+	d->pub.rStartup = agdest_startup;
+	d->pub.rShutdown = agdest_shutdown;
+	d->pub.rDestroy = agdest_destroy;
+	d->pub.mydest = DestNone;
+	d->pull = pull;
+	initStringInfo(&d->line);
+	d->rowcxt = AllocSetContextCreate(pull->cxt, "ai_guard row",
+									  ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(old);
+	return d;
+}
+
+/*------------------------------------------------------------------------
+ * COPY TO STDOUT: the bytes of the CopyData messages
+ *------------------------------------------------------------------------
+ */
+
+static int
+copy_putmessage(char msgtype, const char *s, size_t len)
+{
+	if (msgtype == 'd' && copy_pull != NULL)
+	{
+		if (!ag_sha256_update(copy_pull->sha, s, len))
+			ereport(ERROR,
+					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+					 errmsg("could not compute the digest of a governed read")));
+		copy_pull->bytes += len;
+	}
+	return saved_comm->putmessage(msgtype, s, len);
+}
+
+/*------------------------------------------------------------------------
+ * Hooks
+ *------------------------------------------------------------------------
+ */
+
+static void
+ag_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	AgReadInfo *info = NULL;
+
+	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY) && audit_active())
+		info = detect_read(queryDesc);
+
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+
+	if (info)
+	{
+		AgPull	   *pull;
+
+		pull = begin_pull(info, queryDesc, queryDesc->sourceText,
+						  queryDesc->params, queryDesc->snapshot,
+						  (int64) queryDesc->plannedstmt->queryId);
+		if (strcmp(info->kind, "copy") == 0 && copy_level == nest_level - 1 &&
+			saved_comm != NULL)
+		{
+			pull->by_protocol = true;
+			copy_pull = pull;
+		}
+		else
+			pull->dest = make_dest(pull);
+	}
+}
+
+static void
+ag_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
+			   bool execute_once)
+{
+	AgPull	   *pull = pulls ? find_pull(queryDesc) : NULL;
+	DestReceiver *orig = queryDesc->dest;
+
+	if (pull && pull->dest)
+	{
+		/*
+		 * A holdable cursor is materialized at commit by rewinding and
+		 * running it to the end into a tuplestore: every row of it counts as
+		 * delivered, the ones fetched before included, once.
+		 */
+		if (orig->mydest == DestTuplestore && pull->rows > 0 &&
+			ActivePortal != NULL && ActivePortal->queryDesc == queryDesc &&
+			ActivePortal->holdStore != NULL)
+		{
+			ag_sha256  *fresh = ag_sha256_new();
+
+			if (fresh == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_OUT_OF_MEMORY),
+						 errmsg("could not initialize SHA-256")));
+			ag_sha256_free(pull->sha);
+			pull->sha = fresh;
+			pull->rows = 0;
+			pull->bytes = 0;
+		}
+		pull->dest->inner = orig;
+		pull->dest->pub.mydest = orig->mydest;
+		queryDesc->dest = &pull->dest->pub;
+	}
+	nest_level++;
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	}
+	PG_FINALLY();
+	{
+		nest_level--;
+		queryDesc->dest = orig;
+	}
+	PG_END_TRY();
+}
+
+static void
+ag_ExecutorFinish(QueryDesc *queryDesc)
+{
+	nest_level++;
+	PG_TRY();
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_FINALLY();
+	{
+		nest_level--;
+	}
+	PG_END_TRY();
+}
+
+static void
+ag_ExecutorEnd(QueryDesc *queryDesc)
+{
+	AgPull	   *pull = pulls ? find_pull(queryDesc) : NULL;
+
+	if (pull)
+	{
+		if (pull->by_protocol)
+			pull->qd = NULL;	/* the COPY statement finishes it */
+		else
+		{
+			pull->qd = NULL;
+			finish_pull(pull, "completed", NULL);
+		}
+	}
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+}
+
+/* COPY rel TO: the table is read without the executor */
+static AgPull *
+begin_copy_rel(CopyStmt *stmt, const char *queryString, QueryEnvironment *env)
+{
+	Oid			relid;
+	Oid			gov;
+	AgReadInfo *info;
+	List	   *encrypted_cols;
+	Relation	rel;
+	TupleDesc	desc;
+	int			i;
+
+	relid = RangeVarGetRelid(stmt->relation, AccessShareLock, true);
+	if (!OidIsValid(relid))
+		return NULL;
+	gov = governing_relid(relid, get_rel_relkind(relid));
+	if (!OidIsValid(gov))
+		return NULL;
+
+	info = palloc0(sizeof(AgReadInfo));
+	info->kind = "copy";
+	info->returned_known = true;
+	info->relations = list_make1(qualified_name(gov));
+	encrypted_cols = load_encrypted_columns();
+	rel = table_open(relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, i);
+		char	   *name;
+		ListCell   *lc;
+		bool		listed = (stmt->attlist == NIL);
+
+		if (a->attisdropped || a->attgenerated)
+			continue;
+		foreach(lc, stmt->attlist)
+		{
+			if (strcmp(strVal(lfirst(lc)), NameStr(a->attname)) == 0)
+				listed = true;
+		}
+		if (!listed)
+			continue;
+		name = column_name(gov, NameStr(a->attname));
+		info->returned = lappend(info->returned, name);
+		classify_column(info, gov, NameStr(a->attname), name, encrypted_cols);
+	}
+	table_close(rel, AccessShareLock);
+	return begin_pull(info, NULL, queryString, NULL, GetActiveSnapshot(), 0);
+}
+
+static void
+ag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+				  bool readOnlyTree, ProcessUtilityContext context,
+				  ParamListInfo params, QueryEnvironment *queryEnv,
+				  DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	bool		copy_out = false;
+	AgPull	   *rel_pull = NULL;
+	AgPull	   *volatile done_pull = NULL;
+	const PQcommMethods *volatile prev_comm = NULL;
+	int			prev_copy_level = copy_level;
+	AgPull	   *prev_copy_pull = copy_pull;
+	char	   *prev_target = pending_target;
+	int			prev_target_level = pending_target_level;
+
+	if (IsA(parsetree, CopyStmt) && !((CopyStmt *) parsetree)->is_from &&
+		audit_active())
+	{
+		CopyStmt   *stmt = (CopyStmt *) parsetree;
+
+		copy_out = true;
+		if (stmt->relation)
+			rel_pull = begin_copy_rel(stmt, queryString, queryEnv);
+	}
+	else if (IsA(parsetree, CreateTableAsStmt))
+	{
+		IntoClause *into = ((CreateTableAsStmt *) parsetree)->into;
+
+		pending_target = into->rel->schemaname ?
+			quote_qualified_identifier(into->rel->schemaname, into->rel->relname) :
+			pstrdup(quote_identifier(into->rel->relname));
+		pending_target_level = nest_level;
+	}
+	else if (IsA(parsetree, RefreshMatViewStmt))
+	{
+		RangeVar   *rv = ((RefreshMatViewStmt *) parsetree)->relation;
+		Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+
+		pending_target = OidIsValid(relid) ? qualified_name(relid) :
+			pstrdup(quote_identifier(rv->relname));
+		pending_target_level = nest_level;
+	}
+
+	if (copy_out)
+	{
+		CopyStmt   *stmt = (CopyStmt *) parsetree;
+
+		if (stmt->filename == NULL && !stmt->is_program && whereToSendOutput == DestRemote)
+		{
+			/* digest what the client receives */
+			prev_comm = PqCommMethods;
+			saved_comm = PqCommMethods;
+			copy_comm = *PqCommMethods;
+			copy_comm.putmessage = copy_putmessage;
+			PqCommMethods = &copy_comm;
+			copy_level = nest_level;
+			if (rel_pull)
+			{
+				rel_pull->by_protocol = true;
+				copy_pull = rel_pull;
+			}
+		}
+		else
+			copy_level = -1;
+	}
+
+	nest_level++;
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+		if (copy_out)
+			done_pull = rel_pull ? rel_pull : copy_pull;
+	}
+	PG_FINALLY();
+	{
+		nest_level--;
+		if (prev_comm != NULL)
+		{
+			PqCommMethods = prev_comm;
+			saved_comm = NULL;
+		}
+		copy_level = prev_copy_level;
+		pending_target = prev_target;
+		pending_target_level = prev_target_level;
+	}
+	PG_END_TRY();
+
+	if (done_pull)
+	{
+		if (qc && qc->commandTag == CMDTAG_COPY)
+			done_pull->rows = qc->nprocessed;
+		if (!done_pull->by_protocol)
+		{
+			/* COPY rel TO a file: rows known, the bytes are not ours */
+			ag_sha256_free(done_pull->sha);
+			done_pull->sha = NULL;
+		}
+		finish_pull(done_pull, "completed", NULL);
+	}
+	copy_pull = prev_copy_pull;
+}
+
+/*------------------------------------------------------------------------
+ * Transaction ends
+ *------------------------------------------------------------------------
+ */
+
+static void
+ag_xact_callback(XactEvent event, void *arg)
+{
+	/*
+	 * Nesting state is restored by the hooks' PG_FINALLY blocks (a procedure
+	 * may even roll back while they are on the stack); only the pulls of the
+	 * transaction are ended here.
+	 */
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		while (pulls)
+			finish_pull(pulls, "failed", "the transaction was aborted");
+	}
+}
+
+static void
+ag_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					SubTransactionId parentSubid, void *arg)
+{
+	AgPull	   *p;
+	AgPull	   *next;
+
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		for (p = pulls; p; p = next)
+		{
+			next = p->next;
+			if (p->subid == mySubid)
+			{
+				if (copy_pull == p)
+					copy_pull = NULL;
+				finish_pull(p, "failed", "the subtransaction was aborted");
+			}
+		}
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		for (p = pulls; p; p = p->next)
+			if (p->subid == mySubid)
+				p->subid = parentSubid;
+	}
+}
+
+/*------------------------------------------------------------------------
+ * Initialization
+ *------------------------------------------------------------------------
+ */
+
+void
+ai_guard_audit_init(void)
+{
+	DefineCustomBoolVariable("ai_guard.require_purpose",
+							 "Reads of governed relations need a declared, granted purpose.",
+							 NULL,
+							 &ai_guard_require_purpose,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	ai_guard_audit_writer_init();
+
+	EnableQueryId();
+
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = ag_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = ag_ExecutorRun;
+	prev_ExecutorFinish = ExecutorFinish_hook;
+	ExecutorFinish_hook = ag_ExecutorFinish;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = ag_ExecutorEnd;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = ag_ProcessUtility;
+
+	CacheRegisterRelcacheCallback(governed_relcache_cb, (Datum) 0);
+	RegisterXactCallback(ag_xact_callback, NULL);
+	RegisterSubXactCallback(ag_subxact_callback, NULL);
+}
+
+/*------------------------------------------------------------------------
+ * SQL functions
+ *------------------------------------------------------------------------
+ */
+
+/*
+ * Runs sql with text arguments as the owner of ai_guard.governed_relations
+ * (the extension's owner), so that callers need no rights on the tables.
+ * Returns SPI_processed.
+ */
+static uint64
+run_as_owner(const char *sql, int nargs, Oid *types, Datum *values,
+			 const char *nulls)
+{
+	Oid			owner;
+	Oid			save_userid;
+	int			save_sec;
+	HeapTuple	tup;
+	volatile uint64 processed = 0;
+
+	if (!cache_valid)
+		load_governed();
+	if (!OidIsValid(gr_relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"ai_guard\" is not installed in this database")));
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(gr_relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", gr_relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		int			rc;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+		if (rc < 0)
+			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+		processed = SPI_processed;
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+	return processed;
+}
+
+static Oid
+checked_relation(FunctionCallInfo fcinfo)
+{
+	Oid			relid;
+	char		relkind;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("relation must not be NULL")));
+	relid = PG_GETARG_OID(0);
+	relkind = get_rel_relkind(relid);
+	if (relkind == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(relkind),
+					   get_rel_name(relid));
+	return relid;
+}
+
+/* SQL function: ai_guard.govern(regclass) */
+PG_FUNCTION_INFO_V1(ai_guard_govern);
+Datum
+ai_guard_govern(PG_FUNCTION_ARGS)
+{
+	Oid			relid = checked_relation(fcinfo);
+	char		relkind = get_rel_relkind(relid);
+	Oid			types[2] = {OIDOID, NAMEOID};
+	Datum		values[2];
+	Oid			nsp = get_rel_namespace(relid);
+	char	   *nspname = get_namespace_name(nsp);
+
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE &&
+		relkind != RELKIND_VIEW && relkind != RELKIND_MATVIEW &&
+		relkind != RELKIND_FOREIGN_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("cannot govern \"%s\"", get_rel_name(relid)),
+				 errdetail("Only tables, partitioned tables, views, materialized views and foreign tables can be governed.")));
+	if (nspname && (strcmp(nspname, AG_SCHEMA) == 0 || isAnyTempNamespace(nsp) ||
+					IsCatalogNamespace(nsp) || strcmp(nspname, "information_schema") == 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot govern \"%s\"", get_rel_name(relid)),
+				 errdetail("Relations of ai_guard, of the system catalogs and temporary relations cannot be governed.")));
+
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = DirectFunctionCall1(namein,
+									CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	run_as_owner("INSERT INTO ai_guard.governed_relations (rel, reason, added_by)"
+				 " VALUES ($1::pg_catalog.regclass, 'govern', $2)"
+				 " ON CONFLICT (rel, reason) DO NOTHING",
+				 2, types, values, NULL);
+	PG_RETURN_VOID();
+}
+
+/* SQL function: ai_guard.ungovern(regclass) */
+PG_FUNCTION_INFO_V1(ai_guard_ungovern);
+Datum
+ai_guard_ungovern(PG_FUNCTION_ARGS)
+{
+	Oid			relid = checked_relation(fcinfo);
+	Oid			types[1] = {OIDOID};
+	Datum		values[1];
+	uint64		n;
+
+	values[0] = ObjectIdGetDatum(relid);
+	n = run_as_owner("DELETE FROM ai_guard.governed_relations"
+					 " WHERE rel = $1::pg_catalog.regclass AND reason = 'govern'",
+					 1, types, values, NULL);
+	PG_RETURN_BOOL(n > 0);
+}
+
+/* SQL function: ai_guard._governed_changed() (trigger) */
+PG_FUNCTION_INFO_V1(ai_guard_governed_changed);
+Datum
+ai_guard_governed_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("ai_guard._governed_changed() must be called as a trigger")));
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(td->tg_relation));
+	return PointerGetDatum(NULL);
+}
+
+static const char *
+checked_purpose(FunctionCallInfo fcinfo, int argno)
+{
+	char	   *purpose;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("purpose must not be NULL")));
+	purpose = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (ag_purpose_class_len(purpose, strlen(purpose)) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid purpose"),
+				 errdetail("A purpose is a class of 1 to 63 lower-case letters, digits, \"_\" or \"-\", optionally followed by \":\" and a detail, at most 1024 bytes without control characters."),
+				 errhint("For example \"training\" or \"training:churn-v3\".")));
+	return purpose;
+}
+
+static Datum
+checked_role_name(FunctionCallInfo fcinfo)
+{
+	char	   *name;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("role must not be NULL")));
+	name = GetUserNameFromId(PG_GETARG_OID(0), true);
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("role with OID %u does not exist", PG_GETARG_OID(0))));
+	return DirectFunctionCall1(namein, CStringGetDatum(name));
+}
+
+/* SQL function: ai_guard.grant_purpose(regrole, text, timestamptz) */
+PG_FUNCTION_INFO_V1(ai_guard_grant_purpose);
+Datum
+ai_guard_grant_purpose(PG_FUNCTION_ARGS)
+{
+	Datum		role = checked_role_name(fcinfo);
+	const char *purpose = checked_purpose(fcinfo, 1);
+	Oid			types[4] = {NAMEOID, TEXTOID, TIMESTAMPTZOID, NAMEOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+
+	if (!PG_ARGISNULL(2) && PG_GETARG_TIMESTAMPTZ(2) <= GetCurrentTimestamp())
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("valid_until must be in the future")));
+	values[0] = role;
+	values[1] = CStringGetTextDatum(purpose);
+	if (PG_ARGISNULL(2))
+	{
+		values[2] = (Datum) 0;
+		nulls[2] = 'n';
+	}
+	else
+		values[2] = PG_GETARG_DATUM(2);
+	values[3] = DirectFunctionCall1(namein,
+									CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	run_as_owner("INSERT INTO ai_guard.purpose_grants (role, purpose, valid_until, granted_by)"
+				 " VALUES ($1, $2, $3, $4)"
+				 " ON CONFLICT (role, purpose) DO UPDATE SET valid_until = EXCLUDED.valid_until,"
+				 " granted_by = EXCLUDED.granted_by, granted_at = pg_catalog.now()",
+				 4, types, values, nulls);
+	PG_RETURN_VOID();
+}
+
+/* SQL function: ai_guard.revoke_purpose(regrole, text) */
+PG_FUNCTION_INFO_V1(ai_guard_revoke_purpose);
+Datum
+ai_guard_revoke_purpose(PG_FUNCTION_ARGS)
+{
+	Datum		role = checked_role_name(fcinfo);
+	const char *purpose = checked_purpose(fcinfo, 1);
+	Oid			types[2] = {NAMEOID, TEXTOID};
+	Datum		values[2];
+	uint64		n;
+
+	values[0] = role;
+	values[1] = CStringGetTextDatum(purpose);
+	n = run_as_owner("DELETE FROM ai_guard.purpose_grants WHERE role = $1 AND purpose = $2",
+					 2, types, values, NULL);
+	PG_RETURN_BOOL(n > 0);
+}
+
+/* SQL function: ai_guard.last_pull_id() */
+PG_FUNCTION_INFO_V1(ai_guard_last_pull_id);
+Datum
+ai_guard_last_pull_id(PG_FUNCTION_ARGS)
+{
+	if (last_pull_id == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(last_pull_id);
+}
+
+/* SQL function: ai_guard.audit_flush() */
+PG_FUNCTION_INFO_V1(ai_guard_audit_flush);
+Datum
+ai_guard_audit_flush(PG_FUNCTION_ARGS)
+{
+	AgAuditMsg	msg;
+	const char *why;
+	int64		dummy;
+
+	ai_guard_audit_msg_init(&msg, AG_MSG_SYNC);
+	if (!ai_guard_audit_submit(&msg, true, &dummy, &why))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not flush the audit queue"),
+				 errdetail("%s.", why)));
+	PG_RETURN_VOID();
+}
