@@ -37,10 +37,16 @@ SET ROLE regress_masking_ds;
 SELECT ai_guard.grant_masked_access('regress_masking_ds');
 RESET ROLE;
 SELECT ai_guard.grant_masked_access('regress_masking_ds');
+-- masked views are governed reads: the data scientist declares a granted purpose
+SELECT ai_guard.grant_purpose('regress_masking_ds', 'training');
+SELECT ai_guard.grant_purpose('regress_masking_owner', 'training');
+-- query ids (computed for the audit) would make EXPLAIN VERBOSE unstable
+SET compute_query_id = off;
 SELECT has_table_privilege('regress_masking_ds', 'regress_atk.customers', 'SELECT') AS base,
        has_table_privilege('regress_masking_ds', 'regress_atk_masked.customers', 'SELECT') AS masked;
 
 SET ROLE regress_masking_ds;
+SET ai_guard.purpose = 'training:masking-tests';
 -- the masked view works
 SELECT id, email, phone, note FROM regress_atk_masked.customers WHERE id <= 3 ORDER BY id;
 
@@ -84,7 +90,7 @@ CREATE TEMP TABLE r1 AS SELECT id, salary FROM regress_atk_masked.customers;
 SET ai_guard.purpose = 'training:run2';
 SELECT count(*) AS changed_between_runs
   FROM regress_atk_masked.customers m JOIN r1 USING (id) WHERE m.salary <> r1.salary;
-RESET ai_guard.purpose;
+SET ai_guard.purpose = 'training:masking-tests';
 -- attack 9: the secret behind noise, and the functions that manage access
 SELECT * FROM ai_guard.masking_secret;
 SELECT ai_guard._new_masking_secret();
@@ -145,6 +151,10 @@ DROP SCHEMA regress_atk_masked CASCADE;
 DROP SCHEMA regress_ds_own CASCADE;
 DROP SCHEMA regress_ds_own_masked CASCADE;
 DELETE FROM ai_guard.masked_access WHERE role = 'regress_masking_ds'::regrole;
+SELECT ai_guard.revoke_purpose('regress_masking_ds', 'training');
+SELECT ai_guard.revoke_purpose('regress_masking_owner', 'training');
+RESET ai_guard.purpose;
+RESET compute_query_id;
 DROP OWNED BY regress_masking_ds, regress_masking_owner;
 DROP ROLE regress_masking_ds;
 DROP ROLE regress_masking_owner;

@@ -37,6 +37,9 @@ SELECT count(*) FROM ai_guard.verify_rows('regress_provc.people');
 
 -- verify_rows needs SELECT on the table, and a tracked table
 CREATE ROLE regress_provc_reader;
+-- tracked tables are governed: reads need a declared, granted purpose
+SELECT ai_guard.grant_purpose('regress_provc_reader', c)
+  FROM unnest(ARRAY['training', 'analytics', 'evaluation', 'research', 'marketing']) AS c;
 GRANT USAGE ON SCHEMA regress_provc TO regress_provc_reader;
 SET ROLE regress_provc_reader;
 SELECT * FROM ai_guard.verify_rows('regress_provc.people');
@@ -47,7 +50,7 @@ SELECT * FROM ai_guard.verify_rows('regress_provc.plain');
 -- consent: readers see only rows whose consent includes their purpose class
 GRANT SELECT, UPDATE, DELETE ON regress_provc.people TO regress_provc_reader;
 SET ROLE regress_provc_reader;
-SELECT id FROM regress_provc.people ORDER BY id;          -- no purpose: nothing
+SELECT id FROM regress_provc.people ORDER BY id;          -- no purpose: refused
 SET ai_guard.purpose = 'training:model-a';
 SELECT id, (ai_guard.tags(p)).source FROM regress_provc.people p ORDER BY id;
 SET ai_guard.purpose = 'analytics';
@@ -167,4 +170,6 @@ SELECT relrowsecurity, (SELECT count(*) FROM pg_policy WHERE polrelid = c.oid) A
   FROM pg_class c WHERE oid = 'regress_provc.own'::regclass;
 
 DROP SCHEMA regress_provc CASCADE;
+SELECT count(*) FROM (SELECT ai_guard.revoke_purpose('regress_provc_reader', c)
+  FROM unnest(ARRAY['training', 'analytics', 'evaluation', 'research', 'marketing']) AS c) AS r;
 DROP ROLE regress_provc_reader;

@@ -44,6 +44,9 @@ SELECT (ai_guard.tags(s)).license, (ai_guard.tags(s)).consent,
        :ba = ANY (b.derived_from) AND :bb = ANY (b.derived_from) AS keeps_origins
   FROM regress_provd.second s JOIN ai_guard.batches b ON b.batch_id = s.ai_guard_batch LIMIT 1;
 CREATE ROLE regress_provd_reader;
+-- tracked tables are governed: reads need a declared, granted purpose
+SELECT ai_guard.grant_purpose('regress_provd_reader', c)
+  FROM unnest(ARRAY['training', 'analytics']) AS c;
 GRANT USAGE ON SCHEMA regress_provd TO regress_provd_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA regress_provd TO regress_provd_reader;
 SELECT ai_guard.quarantine_batch(:bb, 'partner data withdrawn') AS q \gset
@@ -134,4 +137,6 @@ SELECT count(*) FROM ai_guard.verify_rows('regress_provd.animal');
 SELECT ai_guard.untrack('regress_provd.animal');
 
 DROP SCHEMA regress_provd CASCADE;
+SELECT count(*) FROM (SELECT ai_guard.revoke_purpose('regress_provd_reader', c)
+  FROM unnest(ARRAY['training', 'analytics']) AS c) AS r;
 DROP ROLE regress_provd_reader;

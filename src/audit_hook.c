@@ -914,7 +914,15 @@ begin_pull(AgReadInfo *info, QueryDesc *qd, const char *query,
 	AgPull	   *pull;
 	MemoryContext cxt;
 
-	if (ai_guard_require_purpose)
+	/*
+	 * A superuser could switch require_purpose off anyway, so refusing one
+	 * protects nothing and would only break backups and maintenance: their
+	 * reads are recorded, not refused. Both the session and the current user
+	 * must be superusers, so that neither SET ROLE to an ordinary role nor a
+	 * SECURITY DEFINER function owned by a superuser lifts the check.
+	 */
+	if (ai_guard_require_purpose &&
+		!(superuser_arg(GetUserId()) && superuser_arg(GetSessionUserId())))
 	{
 		char	   *refusal = NULL;
 		bool		no_purpose = (purpose == NULL || *purpose == '\0');

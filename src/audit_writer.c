@@ -67,6 +67,7 @@
 int			ai_guard_audit_failure = AG_AUDIT_FAILURE_REFUSE;
 static int	audit_timeout_ms = 10000;
 static int	writer_idle_exit_s = 10;
+static bool audit_restore = false;
 
 static const struct config_enum_entry audit_failure_options[] = {
 	{"refuse", AG_AUDIT_FAILURE_REFUSE, false},
@@ -190,6 +191,15 @@ ai_guard_audit_writer_init(void)
 							PGC_SUSET,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("ai_guard.audit_restore",
+							 "Lets a superuser's session insert dumped audit records (pg_restore).",
+							 "Only rows can be added, never changed or removed; verify_audit() checks the restored chain.",
+							 &audit_restore,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("ai_guard.audit_writer_idle_exit",
 							"Seconds without work after which a database's audit writer exits.",
@@ -1041,12 +1051,21 @@ ai_guard_audit_protect(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("ai_guard._audit_protect() must be called as a trigger")));
-	if (!ai_guard_am_audit_writer)
+	/*
+	 * A restore adds back the records a dump holds, row by row: allowed to a
+	 * superuser who asked for it, and only as inserts, so nothing recorded
+	 * can be changed or removed this way.
+	 */
+	if (!ai_guard_am_audit_writer &&
+		!(audit_restore && superuser() &&
+		  TRIGGER_FIRED_BY_INSERT(td->tg_event) &&
+		  TRIGGER_FIRED_FOR_ROW(td->tg_event)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("cannot modify \"%s\": audit records are written only by the ai_guard audit writer",
 						RelationGetRelationName(td->tg_relation)),
-				 errhint("Audit records cannot be changed or removed; ai_guard.verify_audit() reports any tampering.")));
+				 errhint("Audit records cannot be changed or removed; ai_guard.verify_audit() reports any tampering. "
+						 "To restore a dump that holds audit records, run pg_restore as a superuser with PGOPTIONS='-c ai_guard.audit_restore=on'.")));
 	if (TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
 		return PointerGetDatum(NULL);
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))

@@ -359,12 +359,14 @@ cmd_pull(int argc, char **argv)
 								0, NULL);
 	if (has_audit != NULL)
 	{
+		/* completions are written asynchronously: wait for ours */
+		free(cli_query_value(conn, "SELECT ai_guard.audit_flush()::text", 0, NULL));
 		pull_id = cli_query_value(conn, "SELECT ai_guard.last_pull_id()::text", 0, NULL);
 		if (pull_id)
 		{
 			params[0] = pull_id;
 			record = cli_query_value(conn,
-									 "SELECT pg_catalog.row_to_json(p)::text FROM ai_guard.pulls p WHERE p.pull_id = $1::bigint",
+									 "SELECT pg_catalog.row_to_json(p)::text FROM ai_guard.pull($1::bigint) p",
 									 1, params);
 		}
 	}

@@ -140,7 +140,7 @@ check_server(const conn_opts *copts, const ag_json *m, const file_facts *ff,
 	params[0] = pull_id;
 	res = PQexecParams(conn,
 					   "SELECT status, rows::text, bytes::text, digest, record_hash"
-					   "  FROM ai_guard.pulls WHERE pull_id = $1::bigint",
+					   "  FROM ai_guard.pull($1::bigint)",
 					   1, NULL, params, NULL, NULL, 0);
 	printf("server (pull %s):\n", pull_id);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -188,7 +188,7 @@ check_server(const conn_opts *copts, const ag_json *m, const file_facts *ff,
 			  PQgetisnull(res, 0, 4) ? NULL : PQgetvalue(res, 0, 4), "server record");
 	PQclear(res);
 
-	res = PQexec(conn, "SELECT intact::text, coalesce(first_broken_id::text, '') FROM ai_guard.verify_audit()");
+	res = PQexec(conn, "SELECT intact::text, coalesce(broken_pull_id::text, '') FROM ai_guard.verify_audit()");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 	{
 		printf("  %-10s COULD NOT BE CHECKED: %s", "chain", PQresultErrorMessage(res));

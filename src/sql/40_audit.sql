@@ -4,7 +4,6 @@
  * and flushed before the first governed row reaches the client, hash-chained.
  */
 
--- every role calls last_pull_id(), govern() on its own tables, audit_flush()
 
 
 /*---- purposes ----*/
@@ -309,7 +308,9 @@ BEGIN
 	intact := true;
 END;
 $$;
-REVOKE ALL ON FUNCTION @extschema@.verify_audit() FROM PUBLIC;
+-- anyone may check the chain: it tells whether and where it broke, not what
+-- the records hold (a pulled file's verification needs it)
+GRANT EXECUTE ON FUNCTION @extschema@.verify_audit() TO PUBLIC;
 COMMENT ON FUNCTION @extschema@.verify_audit() IS
 'checks the audit hash chain and every pull record against it; returns intact, the number of chain entries, and the first broken entry and problem';
 
@@ -322,7 +323,7 @@ AS $$
 	UNION ALL
 	SELECT 0, '', NULL WHERE NOT EXISTS (SELECT 1 FROM @extschema@.audit_state)
 $$;
-REVOKE ALL ON FUNCTION @extschema@.audit_head() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.audit_head() TO PUBLIC;
 COMMENT ON FUNCTION @extschema@.audit_head() IS
 'the current head of the audit chain (sequence number and hash), to anchor outside the database';
 
@@ -332,6 +333,25 @@ AS 'MODULE_PATHNAME', 'ai_guard_last_pull_id'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.last_pull_id() IS
 'the id of the latest governed read of this session (NULL if none)';
+
+/*
+ * One pull record, for the role that made the pull (its session role) or a
+ * role that may read every record: how a data scientist's client fetches
+ * the record of its own pull for a manifest without seeing anyone else's.
+ */
+CREATE FUNCTION @extschema@.pull(pull_id pg_catalog.int8)
+RETURNS SETOF @extschema@.pulls
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT p.* FROM @extschema@.pulls p
+	 WHERE p.pull_id OPERATOR(pg_catalog.=) $1
+	   AND (p.session_role OPERATOR(pg_catalog.=) SESSION_USER
+	        OR pg_catalog.has_table_privilege(SESSION_USER,
+	                                          '@extschema@.pulls', 'SELECT'))
+$$;
+COMMENT ON FUNCTION @extschema@.pull(pg_catalog.int8) IS
+'the record of one pull, if the caller made it or may read every record';
 
 /*---- compliance views ----*/
 

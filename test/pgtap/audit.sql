@@ -3,7 +3,7 @@
 -- that is rolled back (the audit records themselves are not: they are
 -- written by the audit writer in its own transactions, which is the point).
 BEGIN;
-SELECT plan(16);
+SELECT plan(18);
 
 SELECT has_table('ai_guard', 'pulls', 'ai_guard.pulls exists');
 SELECT has_column('ai_guard', 'pulls', 'current_role', 'pulls has current_role');
@@ -29,13 +29,26 @@ SELECT is((SELECT context FROM pg_settings WHERE name = 'ai_guard.audit_failure'
 	'audit_failure is superuser-only');
 
 SELECT ai_guard.govern('demo.tickets');
-SELECT ai_guard.grant_purpose(current_user::regrole, 'evaluation');
+-- a superuser is recorded, not refused (require_purpose could not stop one)
+SELECT lives_ok('SELECT count(*) FROM demo.tickets',
+	'a superuser''s read without a purpose goes through');
+SELECT ai_guard.audit_flush();
+SELECT is((SELECT status || ':' || coalesce(purpose, '') FROM ai_guard.pulls
+	        WHERE pull_id = ai_guard.last_pull_id()), 'completed:',
+	'and is recorded, with no purpose');
+
+CREATE ROLE regress_audit_tap;
+GRANT USAGE ON SCHEMA demo TO regress_audit_tap;
+GRANT SELECT ON demo.tickets TO regress_audit_tap;
+SELECT ai_guard.grant_purpose('regress_audit_tap'::regrole, 'evaluation');
+SET LOCAL ROLE regress_audit_tap;
 SELECT throws_ok('SELECT count(*) FROM demo.tickets', '42501', NULL,
 	'a governed read without a purpose is refused');
 SET LOCAL ai_guard.purpose = 'evaluation:pgtap';
 SELECT is((SELECT count(*) FROM demo.tickets WHERE channel IS NOT NULL), 1000::bigint,
 	'with a granted purpose the read goes through');
 SELECT ai_guard.audit_flush();
+RESET ROLE;
 SELECT results_eq(
 	$$SELECT status, kind, rows, relations, columns_filtered
 	    FROM ai_guard.pulls WHERE pull_id = ai_guard.last_pull_id()$$,

@@ -84,7 +84,9 @@ SELECT is((SELECT count(*) FROM tap_masked.tickets WHERE opened_at <> date_trunc
 -- a data-scientist role reads the masked views and nothing else
 CREATE ROLE regress_masking_tap_ds;
 SELECT ai_guard.grant_masked_access('regress_masking_tap_ds');
+SELECT ai_guard.grant_purpose('regress_masking_tap_ds', 'training');
 SET LOCAL ROLE regress_masking_tap_ds;
+SET LOCAL ai_guard.purpose = 'training:pgtap';
 SELECT is((SELECT count(*) FROM tap_masked.tickets WHERE body ~ '@'), 0::bigint,
           'the data scientist reads redacted ticket bodies');
 SELECT throws_ok('SELECT * FROM demo.customers', '42501', NULL,

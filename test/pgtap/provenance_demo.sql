@@ -45,6 +45,8 @@ SELECT results_eq(
 CREATE ROLE regress_provenance_scientist;
 GRANT USAGE ON SCHEMA demo TO regress_provenance_scientist;
 GRANT SELECT ON demo.training_customers TO regress_provenance_scientist;
+SELECT ai_guard.grant_purpose('regress_provenance_scientist', c)
+  FROM unnest(ARRAY['training', 'analytics']) AS c;
 SELECT count(*) FILTER (WHERE 'training' = ANY (consent)) AS n_training,
        count(*) FILTER (WHERE 'analytics' = ANY (consent)) AS n_analytics,
        count(*) FILTER (WHERE 'training' = ANY (consent) AND source <> 'web_signup_us') AS n_training_left
@@ -59,8 +61,8 @@ SET LOCAL ai_guard.purpose = 'analytics:dashboard';
 SELECT is((SELECT count(*) FROM demo.training_customers), :n_analytics::bigint,
           'analytics sees the rows consented to analytics');
 RESET ai_guard.purpose;
-SELECT is((SELECT count(*) FROM demo.training_customers), 0::bigint,
-          'no declared purpose: no rows');
+SELECT throws_ok('SELECT count(*) FROM demo.training_customers', '42501', NULL,
+                 'no declared purpose: the read is refused');
 RESET ROLE;
 
 -- quarantine a source: hidden at once

@@ -73,5 +73,46 @@ expect_status 2 "an unreachable server is exit 2" "$CLI" pull --purpose training
 	notok "with a short error" "$LAST_OUT"
 expect_status 2 "an unknown database is exit 2" "$CLI" pull --purpose training:x -d no_such_db -o "$W/u.copy" "$Q"
 
+# ---- against the audit: a governed table, a recorded pull, the chain ----
+psql -X -q -v ON_ERROR_STOP=1 -o /dev/null <<'SQL'
+DROP TABLE IF EXISTS public.cli_governed;
+CREATE TABLE public.cli_governed AS
+  SELECT customer_id, full_name, email FROM demo.customers WHERE customer_id <= 300;
+SELECT ai_guard.govern('public.cli_governed');
+DROP ROLE IF EXISTS regress_cli_ds;
+CREATE ROLE regress_cli_ds LOGIN;
+GRANT SELECT ON public.cli_governed TO regress_cli_ds;
+SELECT ai_guard.grant_purpose('regress_cli_ds', 'training');
+SQL
+G='SELECT * FROM public.cli_governed ORDER BY customer_id'
+expect_status 0 "pull of a governed table with a granted purpose" \
+	"$CLI" pull -U regress_cli_ds --purpose training:cli-test -o "$W/g.copy" "$G"
+pid=$(json "$W/g.copy.manifest.json" pull_id)
+[ -n "$pid" ] && [ "$pid" != None ] && ok "the manifest names the server's pull id" || notok "the manifest names the server's pull id"
+[ "$(psql -X -At -c "SELECT digest FROM ai_guard.pulls WHERE pull_id = $pid")" = "$(sha256sum <"$W/g.copy" | cut -d' ' -f1)" ] &&
+	ok "the server's digest is sha256sum of the file" || notok "the server's digest is sha256sum of the file"
+expect_status 0 "verify against the server" "$CLI" verify -U regress_cli_ds "$W/g.copy"
+grep -q "chain      intact" <<<"$LAST_OUT" && grep -q "digest     matches server record" <<<"$LAST_OUT" &&
+	ok "digest and chain checked on the server" || notok "digest and chain checked on the server" "$LAST_OUT"
+head -c 2000 "$W/g.copy" >"$W/gt.copy"
+sed 's/"sha256": "[0-9a-f]*"/"sha256": "'"$(sha256sum <"$W/gt.copy" | cut -d' ' -f1)"'"/; s/"bytes": [0-9]*/"bytes": '"$(stat -c %s "$W/gt.copy")"'/' \
+	"$W/g.copy.manifest.json" >"$W/gt.copy.manifest.json"
+expect_status 1 "a truncated file with a manifest forged to match fails against the server" \
+	"$CLI" verify -U regress_cli_ds "$W/gt.copy"
+grep -q "digest     DOES NOT MATCH server record" <<<"$LAST_OUT" && ok "and says the server's digest differs" ||
+	notok "and says the server's digest differs" "$LAST_OUT"
+expect_status 1 "a pull with a purpose not granted is refused" \
+	"$CLI" pull -U regress_cli_ds --purpose analytics:x -o "$W/r.copy" "$G"
+grep -q "not granted" <<<"$LAST_OUT" && [ ! -e "$W/r.copy" ] && ok "with the server's reason, and no file" ||
+	notok "with the server's reason, and no file" "$LAST_OUT"
+other=$(psql -X -At -c "SET ai_guard.purpose = 'audit:cli-test'" -c 'SELECT count(*) FROM public.cli_governed' \
+	-c 'SELECT ai_guard.last_pull_id()' | tail -n1)
+[ "$(psql -X -At -U regress_cli_ds -c "SELECT count(*) FROM ai_guard.pull($pid)")" = 1 ] &&
+	[ "$(psql -X -At -U regress_cli_ds -c "SELECT count(*) FROM ai_guard.pull($other)")" = 0 ] &&
+	ok "a data scientist reads the record of their own pull, not another role's" ||
+	notok "a data scientist reads the record of their own pull, not another role's"
+psql -X -q -o /dev/null -c "SELECT ai_guard.revoke_purpose('regress_cli_ds', 'training')" \
+	-c 'DROP TABLE public.cli_governed' -c 'DROP ROLE regress_cli_ds'
+
 echo "1..$n"
 exit $failed

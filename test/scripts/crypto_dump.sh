@@ -49,7 +49,7 @@ check "source has 51 encrypted rows over 2 key versions" \
 pg_dump -Fc -f "$work/src.dump" regress_dump_src
 check "pg_dump succeeds" "$?" "0"
 createdb regress_dump_dst
-pg_restore -d regress_dump_dst --exit-on-error "$work/src.dump"
+PGOPTIONS='-c ai_guard.audit_restore=on' pg_restore -d regress_dump_dst --exit-on-error "$work/src.dump"
 check "pg_restore succeeds" "$?" "0"
 
 check "keys, versions and grants restored" \

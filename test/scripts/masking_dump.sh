@@ -48,6 +48,7 @@ SECURITY LABEL FOR ai_guard ON COLUMN crm.people.birth IS 'pii:birth_date mask=g
 SECURITY LABEL FOR ai_guard ON COLUMN crm.people.notes IS 'pii:free_text';
 SELECT ai_guard.create_masked_view('crm.people', 'masked');
 SELECT ai_guard.grant_masked_access('$ds');
+SELECT ai_guard.grant_purpose('$ds', 'training');
 SQL
 
 view_sql='SELECT id, email, phone, birth, notes FROM masked.people ORDER BY id'
@@ -59,7 +60,7 @@ before_labels=$(q "$src" "$labels_sql")
 
 pg_dump -Fc -f "$dump" "$src" || { echo "not ok 1 - pg_dump"; exit 1; }
 createdb "$dst" || exit 1
-restore_log=$(pg_restore --exit-on-error -d "$dst" "$dump" 2>&1)
+restore_log=$(PGOPTIONS='-c ai_guard.audit_restore=on' pg_restore --exit-on-error -d "$dst" "$dump" 2>&1)
 check "pg_restore succeeds" "$?" "0"
 [ -n "$restore_log" ] && echo "# $restore_log" | head -n 20
 
@@ -78,7 +79,7 @@ check "masked access survives" \
 	"$(q "$dst" "SELECT has_table_privilege('$ds', 'masked.people', 'SELECT')::text || has_table_privilege('$ds', 'crm.people', 'SELECT')::text")" \
 	"truefalse"
 check "the data scientist reads the restored view" \
-	"$(PGUSER=$ds q "$dst" "SELECT count(*) FROM masked.people WHERE email LIKE '%***@%'")" "2"
+	"$(PGUSER=$ds PGOPTIONS='-c ai_guard.purpose=training:dump' q "$dst" "SELECT count(*) FROM masked.people WHERE email LIKE '%***@%'")" "2"
 check "the data scientist cannot read the restored base table" \
 	"$(PGUSER=$ds psql -X -At -d "$dst" -c 'SELECT * FROM crm.people' 2>&1 | grep -c 'permission denied')" "1"
 
@@ -91,7 +92,7 @@ check "the restored view follows ALTER TABLE and new labels" \
 	              WHERE attrelid = 'masked.people'::regclass AND attnum > 0")" \
 	"id,email,birth,notes,city"
 check "and masked access still applies to it" \
-	"$(PGUSER=$ds q "$dst" "SELECT count(*) FROM masked.people WHERE city = 'Berlin'")" "2"
+	"$(PGUSER=$ds PGOPTIONS='-c ai_guard.purpose=training:dump' q "$dst" "SELECT count(*) FROM masked.people WHERE city = 'Berlin'")" "2"
 check "a dump never carries the noise secret" \
 	"$(pg_restore -l "$dump" | grep -c 'TABLE DATA ai_guard masking_secret' || true)" "0"
 

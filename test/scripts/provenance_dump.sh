@@ -62,6 +62,7 @@ INSERT INTO events SELECT g, CASE WHEN g % 2 = 0 THEN 'eu' ELSE 'us' END, 'p' ||
 SELECT ai_guard.end_ingest();
 CREATE TABLE joined AS SELECT p.id, p.name, e.payload FROM people p JOIN events e USING (id);
 GRANT SELECT ON people, events, joined TO $ROLE;
+SELECT ai_guard.grant_purpose('$ROLE', c) FROM unnest(ARRAY['training', 'evaluation']) AS c;
 SQL
 
 ROWS="SELECT md5(string_agg(t::text, '|' ORDER BY t.id)) FROM %s t"
@@ -74,7 +75,7 @@ CATALOGS="SELECT md5(concat_ws('#',
 
 pg_dump -Fc -f "$WORK/dump" "$SRC" 2>"$WORK/dump.err"
 ok "$?" 0 "pg_dump of a database with tracked tables"
-pg_restore -d "$DST" "$WORK/dump" 2>"$WORK/restore.err"
+PGOPTIONS='-c ai_guard.audit_restore=on' pg_restore -d "$DST" "$WORK/dump" 2>"$WORK/restore.err"
 ok "$?" 0 "pg_restore into an empty database"
 [ -s "$WORK/restore.err" ] && sed 's/^/# /' "$WORK/restore.err"
 

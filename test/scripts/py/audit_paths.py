@@ -204,29 +204,24 @@ ok(p and p["columns_returned"] == ["audit_paths.t.id", "audit_paths.t.name"]
    and sorted(p["columns_filtered"]) == ["audit_paths.t.amount", "audit_paths.t.note"],
    "returned and filtered columns are told apart", p and (p["columns_returned"], p["columns_filtered"]))
 
-# PII labels (pg_seclabel, provider ai_guard) and encrypted columns (the
-# table another capability adds): inserted directly, as the providers may be
-# absent from this build
-had_enc = q("SELECT to_regclass('ai_guard.encrypted_columns') IS NOT NULL")[0][0]
-if not had_enc:
-    q("CREATE TABLE ai_guard.encrypted_columns (rel regclass, column_name name, key_name text)")
-q("INSERT INTO ai_guard.encrypted_columns VALUES ('audit_paths.t', 'name', 'regress_k')")
-q("""INSERT INTO pg_seclabel VALUES ('audit_paths.t'::regclass, 'pg_class'::regclass, 3, 'ai_guard',
-     'pii:free_text mask=ai_guard.redact_pii(note)'),
-     ('audit_paths.t'::regclass, 'pg_class'::regclass, 2, 'ai_guard', 'public')""")
+# PII labels (SECURITY LABEL FOR ai_guard) and encrypted columns (rows of
+# ai_guard.encrypted_columns, as encrypt_column() writes them)
+q("""INSERT INTO ai_guard.encrypted_columns (rel, column_name, key_name, context)
+     VALUES ('audit_paths.t', 'name', 'regress_k', 'audit_paths.t.name')""")
+q("SECURITY LABEL FOR ai_guard ON COLUMN audit_paths.t.note IS 'pii:free_text mask=redact_pii()'")
+q("SECURITY LABEL FOR ai_guard ON COLUMN audit_paths.t.name IS 'public'")
 C.execute("SELECT id, note FROM audit_paths.t WHERE name <> '' LIMIT 3")
 C.fetchall()
 C.execute("SELECT ai_guard.last_pull_id()")
 p = pull(C.fetchone()[0])
 ok(p and p["columns_pii"] == ["audit_paths.t.note"]
-   and p["masks"] == ["audit_paths.t.note=ai_guard.redact_pii(note)"]
+   and p["masks"] == ["audit_paths.t.note=redact_pii()"]
    and p["columns_encrypted"] == ["audit_paths.t.name"],
    "PII labels, masks and encrypted columns are recorded",
    p and (p["columns_pii"], p["masks"], p["columns_encrypted"]))
-q("DELETE FROM pg_seclabel WHERE objoid = 'audit_paths.t'::regclass AND provider = 'ai_guard'")
+q("SECURITY LABEL FOR ai_guard ON COLUMN audit_paths.t.note IS NULL")
+q("SECURITY LABEL FOR ai_guard ON COLUMN audit_paths.t.name IS NULL")
 q("DELETE FROM ai_guard.encrypted_columns WHERE key_name = 'regress_k'")
-if not had_enc:
-    q("DROP TABLE ai_guard.encrypted_columns")
 
 # ---- psql \copy and sha256sum ----
 with tempfile.TemporaryDirectory() as d:
