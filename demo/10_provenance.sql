@@ -15,10 +15,16 @@ GRANT SELECT ON ai_guard.batch_summary TO compliance_officer;
 GRANT EXECUTE ON FUNCTION ai_guard.quarantine(text, text),
                           ai_guard.quarantine_batch(bigint, text),
                           ai_guard.release(bigint, text) TO compliance_officer;
+-- tracked tables are governed: every read needs a declared purpose granted
+-- to the reader (see the audit part of the demo)
+SELECT ai_guard.grant_purpose('data_engineer', 'evaluation');
+SELECT ai_guard.grant_purpose('data_scientist', 'training');
+SELECT ai_guard.grant_purpose('data_scientist', 'analytics');
 
 -- data engineer: track the table (adds the provenance columns, the stamping
 -- trigger and the consent policy)
 SET ROLE data_engineer;
+SET ai_guard.purpose = 'evaluation:ingest-check';
 SELECT ai_guard.track('demo.training_customers') AS backfill_batch;
 
 -- ingest each source in its own batch: source, license and consent come from the feed
@@ -59,7 +65,11 @@ RESET ROLE;
 
 -- data scientist: reads see only rows consented to the declared purpose class
 SET ROLE data_scientist;
-SELECT count(*) AS rows_without_purpose FROM demo.training_customers;
+-- without a declared purpose the read is refused (and the refusal recorded)
+RESET ai_guard.purpose;
+\set ON_ERROR_STOP 0
+SELECT count(*) FROM demo.training_customers;
+\set ON_ERROR_STOP 1
 SET ai_guard.purpose = 'training:churn-v3';
 SELECT (ai_guard.tags(t)).source, count(*) AS visible_for_training
   FROM demo.training_customers t GROUP BY 1 ORDER BY 1;
@@ -106,6 +116,7 @@ SELECT customer_id, email FROM demo.training_customers
 -- statement read a table fed by three sources whose consents share no
 -- purpose class, so the copy may be used for none)
 SET ROLE data_engineer;
+SET ai_guard.purpose = 'evaluation:eu-subset';
 CREATE TABLE demo.eu_training AS
   SELECT customer_id, full_name, country FROM demo.training_customers WHERE country <> 'US';
 SELECT (ai_guard.tags(e)).source, (ai_guard.tags(e)).license, (ai_guard.tags(e)).consent, count(*)

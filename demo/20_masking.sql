@@ -44,6 +44,8 @@ SELECT pg_get_viewdef('masked.customers'::regclass);
 
 -- 5. The data scientist may read the masked views and nothing of the tables.
 SELECT ai_guard.grant_masked_access('data_scientist');
+-- masked views are governed: reading them needs a granted purpose
+SELECT ai_guard.grant_purpose('data_scientist', 'training');
 
 SET ROLE data_scientist;
 SET ai_guard.purpose = 'training:churn-v3';

@@ -28,4 +28,19 @@ for f in demo/[0-9]*.sql; do
 	psql -X -v ON_ERROR_STOP=1 --echo-queries --pset=pager=off -f "$f"
 done
 
+ag_say "demo: the ai-guard client: a data scientist pulls a training set with a manifest"
+pull_dir=$AG_TMP/pulls
+mkdir -p "$pull_dir"
+(
+	set -x
+	"$AG_BINDIR/ai-guard" pull -U data_scientist --purpose training:churn-v3 \
+		-o "$pull_dir/churn.copy" \
+		'SELECT customer_id, birth_date, city, country FROM demo.customers ORDER BY customer_id'
+)
+head -n 3 "$pull_dir/churn.copy"
+sed -n '1,16p' "$pull_dir/churn.copy.manifest.json"
+echo '  ...'
+ag_say "demo: ai-guard verify: the file against its manifest, the server's record and the chain"
+(set -x; "$AG_BINDIR/ai-guard" verify -U data_scientist "$pull_dir/churn.copy")
+
 ag_say "done: the throwaway cluster is stopped and removed"
