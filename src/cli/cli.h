@@ -10,7 +10,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <getopt.h>
+
 #include "libpq-fe.h"
+
+#include "digest.h"
 
 /* exit statuses, as PostgreSQL's client programs use them */
 #define EXIT_OK			0		/* done, everything matched */
@@ -39,7 +43,7 @@ extern char *cli_query_value(PGconn *conn, const char *sql, int nparams,
 							 const char *const *params);
 
 /* sha256.c: streaming SHA-256 of a file or a stream of chunks */
-typedef struct cli_sha256 cli_sha256;
+typedef ag_sha256 cli_sha256;
 extern cli_sha256 *cli_sha256_new(void);
 extern void cli_sha256_update(cli_sha256 *h, const void *data, size_t len);
 extern void cli_sha256_final_hex(cli_sha256 *h, char hex[65]);
@@ -50,6 +54,14 @@ extern void json_write_string(FILE *f, const char *s);
 /* commands */
 extern int	cmd_pull(int argc, char **argv);
 extern int	cmd_verify(int argc, char **argv);
+
+/* the connection options every command takes, for its getopt_long table */
+#define CONN_LONG_OPTIONS \
+	{"host", required_argument, NULL, 'h'}, \
+	{"port", required_argument, NULL, 'p'}, \
+	{"username", required_argument, NULL, 'U'}, \
+	{"dbname", required_argument, NULL, 'd'}, \
+	{"password", no_argument, NULL, 'W'}
 
 /* options shared by the commands' parsers */
 extern bool parse_conn_option(int c, const char *arg, conn_opts *opts);

@@ -238,11 +238,7 @@ cmd_pull(int argc, char **argv)
 		{"output", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, 'F'},
 		{"table", required_argument, NULL, 't'},
-		{"host", required_argument, NULL, 'h'},
-		{"port", required_argument, NULL, 'p'},
-		{"username", required_argument, NULL, 'U'},
-		{"dbname", required_argument, NULL, 'd'},
-		{"password", no_argument, NULL, 'W'},
+		CONN_LONG_OPTIONS,
 		{NULL, 0, NULL, 0}
 	};
 	conn_opts	copts = {0};

@@ -1,25 +1,18 @@
 /*
  * sha256.c
- *		Streaming SHA-256 for ai-guard, through OpenSSL EVP.
+ *		SHA-256 for ai-guard: src/core/digest.c (the same code that digests
+ *		pulls on the server), with a failure ending the program.
  */
 #include <stdlib.h>
 
-#include <openssl/evp.h>
-
 #include "cli.h"
-
-struct cli_sha256
-{
-	EVP_MD_CTX *ctx;
-};
 
 cli_sha256 *
 cli_sha256_new(void)
 {
-	cli_sha256 *h = malloc(sizeof(cli_sha256));
+	ag_sha256  *h = ag_sha256_new();
 
-	if (h == NULL || (h->ctx = EVP_MD_CTX_new()) == NULL ||
-		EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)
+	if (h == NULL)
 	{
 		pg_log_error("could not initialize SHA-256");
 		exit(EXIT_FAILED);
@@ -30,7 +23,7 @@ cli_sha256_new(void)
 void
 cli_sha256_update(cli_sha256 *h, const void *data, size_t len)
 {
-	if (EVP_DigestUpdate(h->ctx, data, len) != 1)
+	if (!ag_sha256_update(h, data, len))
 	{
 		pg_log_error("could not compute SHA-256");
 		exit(EXIT_FAILED);
@@ -41,22 +34,10 @@ cli_sha256_update(cli_sha256 *h, const void *data, size_t len)
 void
 cli_sha256_final_hex(cli_sha256 *h, char hex[65])
 {
-	static const char digits[] = "0123456789abcdef";
-	unsigned char md[32];
-	unsigned int len = 0;
-	int			i;
-
-	if (EVP_DigestFinal_ex(h->ctx, md, &len) != 1 || len != 32)
+	if (!ag_sha256_final_hex(h, hex))
 	{
 		pg_log_error("could not compute SHA-256");
 		exit(EXIT_FAILED);
 	}
-	for (i = 0; i < 32; i++)
-	{
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 15];
-	}
-	hex[64] = '\0';
-	EVP_MD_CTX_free(h->ctx);
-	free(h);
+	ag_sha256_free(h);
 }

@@ -211,11 +211,7 @@ cmd_verify(int argc, char **argv)
 	static const struct option long_options[] = {
 		{"manifest", required_argument, NULL, 'm'},
 		{"offline", no_argument, NULL, 'O'},
-		{"host", required_argument, NULL, 'h'},
-		{"port", required_argument, NULL, 'p'},
-		{"username", required_argument, NULL, 'U'},
-		{"dbname", required_argument, NULL, 'd'},
-		{"password", no_argument, NULL, 'W'},
+		CONN_LONG_OPTIONS,
 		{NULL, 0, NULL, 0}
 	};
 	conn_opts	copts = {0};
