@@ -116,6 +116,35 @@ _PG_init(void)
 #endif
 }
 
+/*
+ * Switches to owner for SQL on the extension's tables. The search_path is
+ * pinned to "pg_catalog, pg_temp": an operator or function that a caller
+ * created in a schema of its own path would otherwise resolve ahead of
+ * pg_catalog's (for argument types pg_catalog has no exact match for) and
+ * run with the owner's rights. Restricted-operation mode keeps the owner's
+ * session state out of reach as well. Pair with ai_guard_restore_caller(),
+ * also on error (PG_FINALLY).
+ */
+void
+ai_guard_become_owner(Oid owner, AgOwnerContext *ctx)
+{
+	GetUserIdAndSecContext(&ctx->save_userid, &ctx->save_sec_context);
+	SetUserIdAndSecContext(owner, ctx->save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	ctx->save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+void
+ai_guard_restore_caller(AgOwnerContext *ctx)
+{
+	AtEOXact_GUC(true, ctx->save_nestlevel);
+	SetUserIdAndSecContext(ctx->save_userid, ctx->save_sec_context);
+}
+
 /* SQL function: ai_guard.version() */
 PG_FUNCTION_INFO_V1(ai_guard_version);
 Datum

@@ -11,4 +11,19 @@
 /* GUC variables (ai_guard.c) */
 extern char *ai_guard_purpose;
 
+/*
+ * Running SQL as the owner of the extension's tables, as a SECURITY DEFINER
+ * function would: with a search_path pinned to pg_catalog, so that no
+ * function or operator of the caller's schemas runs with the owner's rights.
+ */
+typedef struct AgOwnerContext
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+} AgOwnerContext;
+
+extern void ai_guard_become_owner(Oid owner, AgOwnerContext *ctx);
+extern void ai_guard_restore_caller(AgOwnerContext *ctx);
+
 #endif							/* AI_GUARD_H */

@@ -1619,8 +1619,7 @@ run_as_owner(const char *sql, int nargs, Oid *types, Datum *values,
 			 const char *nulls)
 {
 	Oid			owner;
-	Oid			save_userid;
-	int			save_sec;
+	AgOwnerContext octx;
 	HeapTuple	tup;
 	volatile uint64 processed = 0;
 
@@ -1636,9 +1635,7 @@ run_as_owner(const char *sql, int nargs, Oid *types, Datum *values,
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
+	ai_guard_become_owner(owner, &octx);
 	PG_TRY();
 	{
 		int			rc;
@@ -1653,7 +1650,7 @@ run_as_owner(const char *sql, int nargs, Oid *types, Datum *values,
 	}
 	PG_FINALLY();
 	{
-		SetUserIdAndSecContext(save_userid, save_sec);
+		ai_guard_restore_caller(&octx);
 	}
 	PG_END_TRY();
 	return processed;

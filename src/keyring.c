@@ -53,6 +53,7 @@
 #include "utils/syscache.h"
 
 #include "envelope.h"
+#include "ai_guard.h"
 #include "keyring.h"
 
 /*---- GUC variables ----*/
@@ -416,26 +417,12 @@ int
 ai_guard_keyring_spi_nulls(const char *sql, int nargs, Oid *types,
 						   Datum *values, const char *nulls, bool read_only)
 {
-	Oid			save_userid;
-	int			save_sec;
-	int			save_nestlevel;
+	AgOwnerContext octx;
 	int			ret;
 
 	resolve_key_tables();
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(keyring_owner,
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-
-	/*
-	 * The statements run with the owner's rights: resolve every operator
-	 * and function in pg_catalog, never in a schema of the caller's
-	 * search_path (the SECURITY DEFINER search_path attack).
-	 */
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	/* owner's rights, search_path pinned (ai_guard_become_owner) */
+	ai_guard_become_owner(keyring_owner, &octx);
 	PG_TRY();
 	{
 		ret = SPI_execute_with_args(sql, nargs, types, values, nulls,
@@ -443,8 +430,7 @@ ai_guard_keyring_spi_nulls(const char *sql, int nargs, Oid *types,
 	}
 	PG_FINALLY();
 	{
-		AtEOXact_GUC(true, save_nestlevel);
-		SetUserIdAndSecContext(save_userid, save_sec);
+		ai_guard_restore_caller(&octx);
 	}
 	PG_END_TRY();
 	if (ret < 0)

@@ -224,12 +224,10 @@ static int
 spi_as_owner(const char *sql, int nargs, Oid *argtypes, Datum *values,
 			 const char *nulls, bool read_only, long count)
 {
-	Oid			save_userid;
-	int			save_sec;
+	AgOwnerContext octx;
 	int			ret = 0;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(ext_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	ai_guard_become_owner(ext_owner(), &octx);
 	PG_TRY();
 	{
 		if (nargs == 0)
@@ -240,7 +238,7 @@ spi_as_owner(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	}
 	PG_FINALLY();
 	{
-		SetUserIdAndSecContext(save_userid, save_sec);
+		ai_guard_restore_caller(&octx);
 	}
 	PG_END_TRY();
 	if (ret < 0)
@@ -251,19 +249,17 @@ spi_as_owner(const char *sql, int nargs, Oid *argtypes, Datum *values,
 static int
 spi_plan_as_owner(SPIPlanPtr plan, Datum *values, const char *nulls)
 {
-	Oid			save_userid;
-	int			save_sec;
+	AgOwnerContext octx;
 	int			ret = 0;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(ext_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	ai_guard_become_owner(ext_owner(), &octx);
 	PG_TRY();
 	{
 		ret = SPI_execute_plan(plan, values, nulls, true, 1);
 	}
 	PG_FINALLY();
 	{
-		SetUserIdAndSecContext(save_userid, save_sec);
+		ai_guard_restore_caller(&octx);
 	}
 	PG_END_TRY();
 	if (ret < 0)
