@@ -132,10 +132,22 @@ ai_guard_become_owner(Oid owner, AgOwnerContext *ctx)
 	SetUserIdAndSecContext(owner, ctx->save_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
-	ctx->save_nestlevel = NewGUCNestLevel();
+	ctx->save_nestlevel = ai_guard_pin_search_path();
+}
+
+/*
+ * Sets search_path to "pg_catalog, pg_temp" in a new GUC nesting level and
+ * returns the level, for AtEOXact_GUC(true, level) (an error unwinds it).
+ */
+int
+ai_guard_pin_search_path(void)
+{
+	int			nest = NewGUCNestLevel();
+
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+	return nest;
 }
 
 void

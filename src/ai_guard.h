@@ -23,6 +23,7 @@ typedef struct AgOwnerContext
 	int			save_nestlevel;
 } AgOwnerContext;
 
+extern int	ai_guard_pin_search_path(void);
 extern void ai_guard_become_owner(Oid owner, AgOwnerContext *ctx);
 extern void ai_guard_restore_caller(AgOwnerContext *ctx);
 

@@ -182,47 +182,11 @@ ext_schema_quoted(void)
 	return quote_identifier(get_namespace_name(schema));
 }
 
-/* Runs as role until switch_back: like a SECURITY DEFINER function. */
-typedef struct saved_user
-{
-	Oid			uid;
-	int			sec;
-	int			guc_nest;
-} saved_user;
-
-static int	lock_search_path(void);
-
-static void
-switch_to(Oid role, saved_user *s)
-{
-	GetUserIdAndSecContext(&s->uid, &s->sec);
-	s->guc_nest = lock_search_path();
-	SetUserIdAndSecContext(role, s->sec | SECURITY_LOCAL_USERID_CHANGE);
-}
-
-static void
-switch_back(const saved_user *s)
-{
-	SetUserIdAndSecContext(s->uid, s->sec);
-	AtEOXact_GUC(true, s->guc_nest);
-}
-
 /*
- * SQL run by this file as another role (the extension's owner, a view's
- * owner) resolves every unqualified operator and function in pg_catalog
- * only: a caller's search_path cannot slip its own "=" into it.  Returns the
- * GUC nesting level to pass to AtEOXact_GUC; an error unwinds it anyway.
+ * SQL this file runs as another role (the extension's owner, a view's owner)
+ * goes through ai_guard_become_owner(): search_path pinned to pg_catalog, so
+ * a caller's search_path cannot slip its own "=" into it.
  */
-static int
-lock_search_path(void)
-{
-	int			nest = NewGUCNestLevel();
-
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
-	return nest;
-}
 
 /* Runs sql (with optional parameters) through SPI; errors are raised. */
 static int
@@ -247,10 +211,10 @@ static void
 exec_as_owner(const char *sql, int nargs, Oid *types, Datum *values)
 {
 	Oid			owner;
-	saved_user	s;
+	AgOwnerContext s;
 
 	extension_info(NULL, NULL, &owner);
-	switch_to(owner, &s);
+	ai_guard_become_owner(owner, &s);
 	PG_TRY();
 	{
 		SPI_connect();
@@ -259,7 +223,7 @@ exec_as_owner(const char *sql, int nargs, Oid *types, Datum *values)
 	}
 	PG_FINALLY();
 	{
-		switch_back(&s);
+		ai_guard_restore_caller(&s);
 	}
 	PG_END_TRY();
 }
@@ -801,7 +765,7 @@ masked_view_sql(Oid relid, const char *schema, const char *name)
 	const char *ext = ext_schema_quoted();
 	bool		first = true;
 	int			i;
-	int			save_nest = lock_search_path();
+	int			save_nest = ai_guard_pin_search_path();
 
 	rel = relation_open(relid, AccessShareLock);
 	desc = RelationGetDescr(rel);
@@ -842,12 +806,12 @@ static List *
 masked_access_roles(void)
 {
 	Oid			owner;
-	saved_user	s;
+	AgOwnerContext s;
 	List	   *roles = NIL;
 	MemoryContext outer = CurrentMemoryContext;
 
 	extension_info(NULL, NULL, &owner);
-	switch_to(owner, &s);
+	ai_guard_become_owner(owner, &s);
 	PG_TRY();
 	{
 		uint64		k;
@@ -869,7 +833,7 @@ masked_access_roles(void)
 	}
 	PG_FINALLY();
 	{
-		switch_back(&s);
+		ai_guard_restore_caller(&s);
 	}
 	PG_END_TRY();
 	return roles;
@@ -887,14 +851,14 @@ build_masked_view(Oid base, const char *schema, const char *name, Oid owner,
 {
 	char	   *sql = masked_view_sql(base, schema, name);
 	List	   *roles = masked_access_roles();
-	saved_user	s;
+	AgOwnerContext s;
 	Oid			view;
 	Oid			nsp = get_namespace_oid(schema, false);
 	ListCell   *lc;
 	bool		save_regen = in_regeneration;
 
 	in_regeneration = true;
-	switch_to(owner, &s);
+	ai_guard_become_owner(owner, &s);
 	PG_TRY();
 	{
 		SPI_connect();
@@ -918,7 +882,7 @@ build_masked_view(Oid base, const char *schema, const char *name, Oid owner,
 	}
 	PG_FINALLY();
 	{
-		switch_back(&s);
+		ai_guard_restore_caller(&s);
 		in_regeneration = save_regen;
 	}
 	PG_END_TRY();
@@ -968,7 +932,7 @@ static List *
 masked_views_of(Oid base)
 {
 	Oid			owner;
-	saved_user	s;
+	AgOwnerContext s;
 	List	   *views = NIL;
 	MemoryContext outer = CurrentMemoryContext;
 	Oid			types[1] = {OIDOID};
@@ -976,7 +940,7 @@ masked_views_of(Oid base)
 
 	values[0] = ObjectIdGetDatum(base);
 	extension_info(NULL, NULL, &owner);
-	switch_to(owner, &s);
+	ai_guard_become_owner(owner, &s);
 	PG_TRY();
 	{
 		uint64		k;
@@ -999,7 +963,7 @@ masked_views_of(Oid base)
 	}
 	PG_FINALLY();
 	{
-		switch_back(&s);
+		ai_guard_restore_caller(&s);
 	}
 	PG_END_TRY();
 	return views;
@@ -1129,7 +1093,7 @@ drop_masked_views_for_alter(Oid base)
 		char	   *name = get_rel_name(view);
 		HeapTuple	tup;
 		Oid			owner;
-		saved_user	s;
+		AgOwnerContext s;
 		bool		save_regen = in_regeneration;
 		Oid			types[4] = {OIDOID, NAMEOID, NAMEOID, NAMEOID};
 		Datum		values[4];
@@ -1153,7 +1117,7 @@ drop_masked_views_for_alter(Oid base)
 					  4, types, values);
 
 		in_regeneration = true;
-		switch_to(owner, &s);
+		ai_guard_become_owner(owner, &s);
 		PG_TRY();
 		{
 			SPI_connect();
@@ -1165,7 +1129,7 @@ drop_masked_views_for_alter(Oid base)
 		}
 		PG_FINALLY();
 		{
-			switch_back(&s);
+			ai_guard_restore_caller(&s);
 			in_regeneration = save_regen;
 		}
 		PG_END_TRY();
@@ -1177,7 +1141,7 @@ static void
 rebuild_dropped_views(Oid base)
 {
 	Oid			owner_ext;
-	saved_user	s;
+	AgOwnerContext s;
 	List	   *rows = NIL;
 	MemoryContext outer = CurrentMemoryContext;
 	Oid			types[1] = {OIDOID};
@@ -1186,7 +1150,7 @@ rebuild_dropped_views(Oid base)
 
 	values[0] = ObjectIdGetDatum(base);
 	extension_info(NULL, NULL, &owner_ext);
-	switch_to(owner_ext, &s);
+	ai_guard_become_owner(owner_ext, &s);
 	PG_TRY();
 	{
 		uint64		k;
@@ -1213,7 +1177,7 @@ rebuild_dropped_views(Oid base)
 	}
 	PG_FINALLY();
 	{
-		switch_back(&s);
+		ai_guard_restore_caller(&s);
 	}
 	PG_END_TRY();
 
@@ -1331,7 +1295,7 @@ ai_guard_masking_sql_drop(PG_FUNCTION_ARGS)
 		ListCell   *lc;
 		MemoryContext outer = CurrentMemoryContext;
 		uint64		k;
-		int			nest = lock_search_path();
+		int			nest = ai_guard_pin_search_path();
 
 		SPI_connect();
 		spi_exec("SELECT objid FROM pg_catalog.pg_event_trigger_dropped_objects() "
@@ -1395,12 +1359,12 @@ static List *
 all_masked_views(void)
 {
 	Oid			owner;
-	saved_user	s;
+	AgOwnerContext s;
 	List	   *rows = NIL;
 	MemoryContext outer = CurrentMemoryContext;
 
 	extension_info(NULL, NULL, &owner);
-	switch_to(owner, &s);
+	ai_guard_become_owner(owner, &s);
 	PG_TRY();
 	{
 		uint64		k;
@@ -1426,7 +1390,7 @@ all_masked_views(void)
 	}
 	PG_FINALLY();
 	{
-		switch_back(&s);
+		ai_guard_restore_caller(&s);
 	}
 	PG_END_TRY();
 	return rows;
