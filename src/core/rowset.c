@@ -321,3 +321,104 @@ ag_rowset_next(ag_rowset_iter *it, uint64_t *id)
 			return r;
 	}
 }
+
+int64_t
+ag_rowset_count_in(const uint8_t *data, size_t len, const uint64_t *q, size_t nq)
+{
+	const uint8_t *p;
+	const uint8_t *end;
+	uint64_t	count;
+	uint64_t	key = 0;
+	bool		started = false;
+	size_t		qi = 0;
+	int64_t		found = 0;
+
+	if (data == NULL || len < 3 || data[0] != 'R' || data[1] != 1)
+		return -1;
+	p = data + 2;
+	end = data + len;
+	if (!get_varint(&p, end, &count))
+		return -1;
+	while (p < end && qi < nq)
+	{
+		uint64_t	v;
+		int			kind;
+
+		if (!get_varint(&p, end, &v))
+			return -1;
+		if (!started)
+			key = v;
+		else
+		{
+			if (v >= (UINT64_MAX >> AG_ROWSET_CHUNK_BITS) - key)
+				return -1;
+			key += v + 1;
+		}
+		if (key > (UINT64_MAX >> AG_ROWSET_CHUNK_BITS))
+			return -1;
+		started = true;
+		if (p == end)
+			return -1;
+		kind = *p++;
+
+		/* the query ids before this chunk are not in the set */
+		while (qi < nq && (q[qi] >> AG_ROWSET_CHUNK_BITS) < key)
+			qi++;
+		if (kind == 0)
+		{
+			uint64_t	nruns;
+			uint64_t	prev_end = 0;
+			uint64_t	r;
+
+			if (!get_varint(&p, end, &nruns) || nruns == 0 || nruns > CHUNK_SIZE)
+				return -1;
+			for (r = 0; r < nruns; r++)
+			{
+				uint64_t	gap,
+							lenm1,
+							start;
+
+				if (!get_varint(&p, end, &gap) || !get_varint(&p, end, &lenm1))
+					return -1;
+				if (r > 0 && gap == 0)
+					return -1;
+				start = prev_end + gap;
+				if (gap >= CHUNK_SIZE || start >= CHUNK_SIZE ||
+					lenm1 >= CHUNK_SIZE - start)
+					return -1;
+				while (qi < nq && (q[qi] >> AG_ROWSET_CHUNK_BITS) == key &&
+					   (q[qi] & LOW_MASK) < start)
+					qi++;
+				while (qi < nq && (q[qi] >> AG_ROWSET_CHUNK_BITS) == key &&
+					   (q[qi] & LOW_MASK) <= start + lenm1)
+				{
+					found++;
+					qi++;
+				}
+				prev_end = start + lenm1 + 1;
+			}
+		}
+		else if (kind == 1)
+		{
+			const uint8_t *bits = p;
+
+			if ((size_t) (end - p) < AG_ROWSET_BITMAP_BYTES)
+				return -1;
+			p += AG_ROWSET_BITMAP_BYTES;
+			while (qi < nq && (q[qi] >> AG_ROWSET_CHUNK_BITS) == key)
+			{
+				uint64_t	low = q[qi] & LOW_MASK;
+
+				if (bits[low / 8] & (1u << (low % 8)))
+					found++;
+				qi++;
+			}
+		}
+		else
+			return -1;
+		/* the rest of this chunk's query ids are not in it */
+		while (qi < nq && (q[qi] >> AG_ROWSET_CHUNK_BITS) == key)
+			qi++;
+	}
+	return found;
+}

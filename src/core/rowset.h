@@ -76,4 +76,68 @@ extern int	ag_rowset_next(ag_rowset_iter *it, uint64_t *id);
 /* Number of ids the header promises (valid after a successful init). */
 extern uint64_t ag_rowset_count(const ag_rowset_iter *it);
 
+/*
+ * How many of the strictly ascending ids q[0..nq) the encoded set holds,
+ * reading runs and bitmaps without expanding them (a whole-table set is
+ * answered in a few steps per chunk); -1 if the encoding is malformed.
+ */
+extern int64_t ag_rowset_count_in(const uint8_t *data, size_t len,
+								  const uint64_t *q, size_t nq);
+
+/*
+ * Building a set from ids that arrive in any order, with duplicates, in
+ * bounded memory: ids wait in an array; when it fills, chunks that hold
+ * enough of them (a bitmap is then smaller than their ids) move to 8 KiB
+ * bitmaps, so memory stays below 8 bytes per id and 8 KiB per chunk.
+ * Memory comes from the caller's allocator (palloc in the server).
+ */
+typedef struct ag_rowset_alloc
+{
+	void	   *(*realloc_fn) (void *ctx, void *ptr, size_t size);	/* ptr NULL: new */
+	void		(*free_fn) (void *ctx, void *ptr);
+	void	   *ctx;
+} ag_rowset_alloc;
+
+typedef struct ag_rowset_chunk
+{
+	uint64_t	key;
+	uint8_t    *bits;			/* AG_ROWSET_BITMAP_BYTES */
+} ag_rowset_chunk;
+
+typedef struct ag_rowset_builder
+{
+	ag_rowset_alloc mem;
+	uint64_t   *ids;			/* pending ids, unsorted */
+	size_t		n;
+	size_t		cap;
+	ag_rowset_chunk *chunks;	/* sorted by key */
+	size_t		nchunks;
+	size_t		capchunks;
+	size_t		last_chunk;		/* index of the last chunk hit */
+	bool		failed;			/* an allocation failed: the set is incomplete */
+	/* segment walk, after ag_rowset_builder_finish */
+	uint64_t   *seg_ids;
+	size_t		pos;			/* next pending id */
+	size_t		chunk_pos;		/* next chunk */
+} ag_rowset_builder;
+
+/* ids per segment: segments are independent sets of 2^20 consecutive ids */
+#define AG_ROWSET_SEGMENT_BITS 20
+
+extern void ag_rowset_builder_init(ag_rowset_builder *b, const ag_rowset_alloc *mem);
+extern void ag_rowset_builder_add(ag_rowset_builder *b, uint64_t id);
+extern void ag_rowset_builder_reset(ag_rowset_builder *b);
+extern void ag_rowset_builder_free(ag_rowset_builder *b);
+
+/* Sorts what is pending; then the segments can be walked. */
+extern void ag_rowset_builder_finish(ag_rowset_builder *b);
+
+/*
+ * The next non-empty segment, ascending: its number (id >> 20) in *segment
+ * and its ids, ascending, in *ids[0..*n) (valid until the next call).
+ * Returns false when there are no more (or memory ran out: check failed).
+ */
+extern bool ag_rowset_builder_next_segment(ag_rowset_builder *b, uint64_t *segment,
+										   const uint64_t **ids, size_t *n);
+
 #endif							/* AI_GUARD_ROWSET_H */

@@ -214,6 +214,199 @@ refuses_malformed_encodings(void **state)
 	}
 }
 
+/*---- the builder and count_in ----*/
+
+static void *
+plain_realloc(void *ctx, void *ptr, size_t size)
+{
+	(void) ctx;
+	return realloc(ptr, size);
+}
+
+static void
+plain_free(void *ctx, void *ptr)
+{
+	(void) ctx;
+	free(ptr);
+}
+
+static const ag_rowset_alloc plain_mem = {plain_realloc, plain_free, NULL};
+
+static uint64_t
+next_rand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/*
+ * Feeds ids (shuffled, with duplicates) to a builder and checks that the
+ * segments hold exactly the sorted distinct ids, each segment within its
+ * 2^20 range, and that every segment's encoding round-trips.
+ */
+static void
+assert_builder_matches(uint64_t *ids, size_t n, uint64_t seed)
+{
+	ag_rowset_builder b;
+	uint64_t   *ref = malloc((n + 1) * sizeof(uint64_t));
+	size_t		nref,
+				i,
+				got = 0;
+	uint64_t	segment;
+	const uint64_t *seg;
+	size_t		nseg;
+	uint64_t	prev_segment = 0;
+	int			segments = 0;
+
+	memcpy(ref, ids, n * sizeof(uint64_t));
+	nref = ag_rowset_sort_unique(ref, n);
+	ag_rowset_builder_init(&b, &plain_mem);
+	/* each id once in shuffled order, then every tenth again */
+	for (i = n; i > 1; i--)
+	{
+		size_t		j = next_rand(&seed) % i;
+		uint64_t	t = ids[i - 1];
+
+		ids[i - 1] = ids[j];
+		ids[j] = t;
+	}
+	for (i = 0; i < n; i++)
+		ag_rowset_builder_add(&b, ids[i]);
+	for (i = 0; i < n; i += 10)
+		ag_rowset_builder_add(&b, ids[i]);
+	ag_rowset_builder_finish(&b);
+	while (ag_rowset_builder_next_segment(&b, &segment, &seg, &nseg))
+	{
+		assert_true(nseg > 0);
+		if (segments++ > 0)
+			assert_true(segment > prev_segment);
+		prev_segment = segment;
+		for (i = 0; i < nseg; i++)
+		{
+			assert_true(got < nref);
+			assert_true(seg[i] == ref[got]);
+			assert_true((seg[i] >> AG_ROWSET_SEGMENT_BITS) == segment);
+			got++;
+		}
+		assert_roundtrip(seg, nseg);
+	}
+	assert_false(b.failed);
+	assert_int_equal(got, nref);
+	ag_rowset_builder_free(&b);
+	free(ref);
+}
+
+static void
+builder_collects_any_order(void **state)
+{
+	size_t		n = 300000;
+	uint64_t   *ids = malloc(n * sizeof(uint64_t));
+	uint64_t	s = 42;
+	size_t		i;
+
+	(void) state;
+	/* dense: one whole range crossing segments (bitmaps) */
+	for (i = 0; i < n; i++)
+		ids[i] = 1000000 + i;
+	assert_builder_matches(ids, n, 7);
+	/* sparse: random ids over a wide range (stay pending) */
+	for (i = 0; i < n; i++)
+		ids[i] = next_rand(&s) % 4000000000ULL;
+	assert_builder_matches(ids, n, 8);
+	/* mixed: a dense block and scattered ids */
+	for (i = 0; i < n; i++)
+		ids[i] = (i % 3 == 0) ? next_rand(&s) % 100000000ULL : 5000000 + i;
+	assert_builder_matches(ids, n, 9);
+	/* a few ids, and the largest */
+	ids[0] = 0;
+	ids[1] = UINT64_MAX;
+	ids[2] = 65535;
+	assert_builder_matches(ids, 3, 10);
+	free(ids);
+}
+
+static void
+builder_empty_and_reset(void **state)
+{
+	ag_rowset_builder b;
+	uint64_t	segment;
+	const uint64_t *seg;
+	size_t		n;
+
+	(void) state;
+	ag_rowset_builder_init(&b, &plain_mem);
+	ag_rowset_builder_finish(&b);
+	assert_false(ag_rowset_builder_next_segment(&b, &segment, &seg, &n));
+	ag_rowset_builder_add(&b, 5);
+	ag_rowset_builder_reset(&b);
+	ag_rowset_builder_add(&b, 9);
+	ag_rowset_builder_finish(&b);
+	assert_true(ag_rowset_builder_next_segment(&b, &segment, &seg, &n));
+	assert_int_equal(n, 1);
+	assert_true(seg[0] == 9);
+	assert_false(ag_rowset_builder_next_segment(&b, &segment, &seg, &n));
+	ag_rowset_builder_free(&b);
+}
+
+/* count_in agrees with a plain search, on runs and on bitmaps */
+static void
+count_in_matches_search(void **state)
+{
+	size_t		n = 200000,
+				nq = 5000,
+				i;
+	uint64_t   *ids = malloc(n * sizeof(uint64_t));
+	uint64_t   *q = malloc(nq * sizeof(uint64_t));
+	uint64_t	s = 99;
+	int			shape;
+
+	(void) state;
+	for (shape = 0; shape < 3; shape++)
+	{
+		size_t		len,
+					nids,
+					nqs;
+		uint8_t    *enc;
+		int64_t		expect = 0;
+
+		for (i = 0; i < n; i++)
+			ids[i] = shape == 0 ? 70000 + i :
+				shape == 1 ? next_rand(&s) % 400000 :
+				next_rand(&s) % 100000000ULL;
+		nids = ag_rowset_sort_unique(ids, n);
+		for (i = 0; i < nq; i++)
+			q[i] = (i % 2) ? ids[next_rand(&s) % nids] : next_rand(&s) % 100000000ULL;
+		nqs = ag_rowset_sort_unique(q, nq);
+		for (i = 0; i < nqs; i++)
+		{
+			size_t		lo = 0,
+						hi = nids;
+
+			while (lo < hi)
+			{
+				size_t		mid = (lo + hi) / 2;
+
+				if (ids[mid] < q[i])
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo < nids && ids[lo] == q[i])
+				expect++;
+		}
+		enc = encode(ids, nids, &len);
+		assert_true(ag_rowset_count_in(enc, len, q, nqs) == expect);
+		assert_true(ag_rowset_count_in(enc, len, q, 0) == 0);
+		assert_true(ag_rowset_count_in(enc, len - 1, q, nqs) <= expect);
+		assert_true(ag_rowset_count_in(enc, 2, q, nqs) == -1);
+		free(enc);
+	}
+	free(ids);
+	free(q);
+}
+
 int
 main(void)
 {
@@ -223,6 +416,9 @@ main(void)
 		cmocka_unit_test(refuses_unsorted_input),
 		cmocka_unit_test(sizes_at_one_million),
 		cmocka_unit_test(refuses_malformed_encodings),
+		cmocka_unit_test(builder_collects_any_order),
+		cmocka_unit_test(builder_empty_and_reset),
+		cmocka_unit_test(count_in_matches_search),
 	};
 
 	return cmocka_run_group_tests_name("rowset", tests, NULL, NULL);
