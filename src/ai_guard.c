@@ -23,6 +23,7 @@
 #include "masking_sql.h"
 #include "provenance.h"
 #include "audit_hook.h"
+#include "lineage.h"
 
 PG_MODULE_MAGIC;
 
@@ -108,6 +109,7 @@ _PG_init(void)
 	ai_guard_masking_init();
 	ai_guard_provenance_init();
 	ai_guard_audit_init();
+	ai_guard_lineage_init();
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("ai_guard");

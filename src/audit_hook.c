@@ -100,6 +100,7 @@ extern PGDLLIMPORT const PQcommMethods *PqCommMethods;
 #include "audit_hook.h"
 #include "audit_writer.h"
 #include "digest.h"
+#include "lineage.h"
 
 #define AG_SCHEMA			"ai_guard"
 #define AG_MAX_QUERY_TEXT	32768
@@ -138,6 +139,8 @@ typedef struct AgDest
 	DestReceiver pub;
 	DestReceiver *inner;
 	AgPull	   *pull;
+	bool		digest;			/* count and digest the rows (else COPY does) */
+	JunkFilter *junk;			/* removes row membership columns, if any */
 	TupleDesc	tupdesc;
 	int			natts;
 	FmgrInfo   *out;
@@ -159,6 +162,7 @@ struct AgPull
 	uint64		bytes;
 	ag_sha256  *sha;
 	AgDest	   *dest;
+	AgMembers  *members;		/* row membership, if tracked relations are read */
 };
 
 static AgPull *pulls = NULL;
@@ -336,6 +340,9 @@ static inline bool
 audit_active(void)
 {
 	if (ai_guard_am_audit_writer || IsParallelWorker() || !IsNormalProcessingMode())
+		return false;
+	/* ai_guard reading row ids for an impact query: no row leaves */
+	if (ai_guard_lineage_internal_read)
 		return false;
 	if (!IsTransactionState())
 		return false;
@@ -1052,6 +1059,9 @@ finish_pull(AgPull *pull, const char *status, const char *detail)
 		int64		dummy;
 		MemoryContext old = MemoryContextSwitchTo(pull->cxt);
 
+		/* membership first: the completion is the pull's last chain entry */
+		ai_guard_members_send(pull->members, pull->pull_id,
+							  strcmp(status, "completed") == 0);
 		ai_guard_audit_msg_init(&msg, AG_MSG_FINISH);
 		ai_guard_audit_msg_add_int64(&msg, pull->pull_id);
 		ai_guard_audit_msg_add(&msg, status);
@@ -1120,12 +1130,19 @@ agdest_receive(TupleTableSlot *slot, DestReceiver *self)
 {
 	AgDest	   *d = (AgDest *) self;
 	AgPull	   *pull = d->pull;
+	TupleTableSlot *raw = slot;
 	MemoryContext old;
 	int			i;
 	bool		first = true;
 
+	if (d->junk)
+		slot = ExecFilterJunk(d->junk, raw);
 	if (!d->inner->receiveSlot(slot, d->inner))
 		return false;
+	if (d->junk && pull->members)
+		ai_guard_members_add(pull->members, raw);
+	if (!d->digest)
+		return true;
 
 	old = MemoryContextSwitchTo(d->rowcxt);
 	slot_getallattrs(slot);
@@ -1189,6 +1206,7 @@ make_dest(AgPull *pull)
 	d->pub.rDestroy = agdest_destroy;
 	d->pub.mydest = DestNone;
 	d->pull = pull;
+	d->digest = true;
 	initStringInfo(&d->line);
 	d->rowcxt = AllocSetContextCreate(pull->cxt, "ai_guard row",
 									  ALLOCSET_DEFAULT_SIZES);
@@ -1261,11 +1279,18 @@ ag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		pull = begin_pull(info, queryDesc, queryDesc->sourceText,
 						  queryDesc->params, queryDesc->snapshot,
 						  (int64) queryDesc->plannedstmt->queryId);
+		pull->members = ai_guard_members_begin(queryDesc->plannedstmt, pull->cxt);
 		if (strcmp(info->kind, "copy") == 0 && copy_level == nest_level - 1 &&
 			saved_comm != NULL)
 		{
 			pull->by_protocol = true;
 			copy_pull = pull;
+			/* COPY digests its own bytes; the wrapper only collects row ids */
+			if (ai_guard_members_collects(pull->members))
+			{
+				pull->dest = make_dest(pull);
+				pull->dest->digest = false;
+			}
 		}
 		else
 			pull->dest = make_dest(pull);
@@ -1278,6 +1303,8 @@ ag_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 {
 	AgPull	   *pull = pulls ? find_pull(queryDesc) : NULL;
 	DestReceiver *orig = queryDesc->dest;
+	EState	   *estate = queryDesc->estate;
+	JunkFilter *junk = estate ? estate->es_junkFilter : NULL;
 
 	if (pull && pull->dest)
 	{
@@ -1300,7 +1327,20 @@ ag_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 			pull->sha = fresh;
 			pull->rows = 0;
 			pull->bytes = 0;
+			ai_guard_members_reset(pull->members);
 		}
+
+		/*
+		 * The row membership columns must reach the wrapper: it removes them
+		 * itself, after reading the row ids, instead of the executor.
+		 */
+		if (ai_guard_members_collects(pull->members) && junk != NULL)
+		{
+			pull->dest->junk = junk;
+			estate->es_junkFilter = NULL;
+		}
+		else
+			pull->dest->junk = NULL;
 		pull->dest->inner = orig;
 		pull->dest->pub.mydest = orig->mydest;
 		queryDesc->dest = &pull->dest->pub;
@@ -1317,6 +1357,8 @@ ag_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	{
 		nest_level--;
 		queryDesc->dest = orig;
+		if (estate)
+			estate->es_junkFilter = junk;
 	}
 	PG_END_TRY();
 }
@@ -1407,7 +1449,13 @@ begin_copy_rel(CopyStmt *stmt, const char *queryString, QueryEnvironment *env)
 		classify_column(info, gov, NameStr(a->attname), name, encrypted_cols);
 	}
 	table_close(rel, AccessShareLock);
-	return begin_pull(info, NULL, queryString, NULL, GetActiveSnapshot(), 0);
+	{
+		AgPull	   *pull = begin_pull(info, NULL, queryString, NULL,
+									  GetActiveSnapshot(), 0);
+
+		pull->members = ai_guard_members_for_copy(relid, pull->cxt);
+		return pull;
+	}
 }
 
 static void

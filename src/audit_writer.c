@@ -60,6 +60,7 @@
 #define AG_AUDIT_CHANNELS		8
 #define AG_AUDIT_RING_SIZE		(1024 * 1024)
 #define AG_AUDIT_MAX_MSG		(AG_AUDIT_RING_SIZE / 4)
+StaticAssertDecl(AG_AUDIT_MAX_MSG == AG_AUDIT_MAX_MSG_BYTES, "the message limit is published in audit_writer.h");
 #define AG_AUDIT_BATCH_MAX		512
 
 /*---- GUC variables ----*/
@@ -242,6 +243,14 @@ ai_guard_audit_msg_add(AgAuditMsg *msg, const char *value)
 }
 
 void
+ai_guard_audit_msg_add_bytes(AgAuditMsg *msg, const char *data, int32 len)
+{
+	appendBinaryStringInfo(&msg->buf, (char *) &len, sizeof(len));
+	appendBinaryStringInfo(&msg->buf, data, len);
+	msg->nfields++;
+}
+
+void
 ai_guard_audit_msg_add_int64(AgAuditMsg *msg, int64 value)
 {
 	char		num[32];
@@ -348,9 +357,9 @@ ensure_writer(AgAuditChannel *ch)
 	return ok;
 }
 
-bool
-ai_guard_audit_submit(AgAuditMsg *msg, bool wait, int64 *pull_id,
-					  const char **why)
+static bool
+submit(AgAuditMsg *msg, bool wait_room, bool wait_commit, int64 *pull_id,
+	   const char **why)
 {
 	AgMsgHeader *hdr = (AgMsgHeader *) msg->buf.data;
 	AgAuditChannel *ch;
@@ -413,7 +422,7 @@ ai_guard_audit_submit(AgAuditMsg *msg, bool wait, int64 *pull_id,
 		if (ch->write_pos - ch->read_pos + len <= AG_AUDIT_RING_SIZE)
 			break;
 		LWLockRelease(audit_shared->lock);
-		if (!wait || GetCurrentTimestamp() >= deadline)
+		if (!wait_room || GetCurrentTimestamp() >= deadline)
 		{
 			*why = "The audit queue stayed full";
 			return false;
@@ -433,7 +442,7 @@ ai_guard_audit_submit(AgAuditMsg *msg, bool wait, int64 *pull_id,
 	if (latch)
 		SetLatch(latch);
 
-	if (!wait)
+	if (!wait_commit)
 		return true;
 
 	/* sleep until the writer has committed it */
@@ -489,6 +498,21 @@ ai_guard_audit_submit(AgAuditMsg *msg, bool wait, int64 *pull_id,
 	return ok;
 }
 
+bool
+ai_guard_audit_submit(AgAuditMsg *msg, bool wait, int64 *pull_id,
+					  const char **why)
+{
+	return submit(msg, wait, wait, pull_id, why);
+}
+
+bool
+ai_guard_audit_enqueue(AgAuditMsg *msg, bool wait_for_room, const char **why)
+{
+	int64		dummy;
+
+	return submit(msg, wait_for_room, false, &dummy, why);
+}
+
 /*---- the writer ----*/
 
 static AgAuditChannel *my_channel = NULL;
@@ -501,6 +525,8 @@ static SPIPlanPtr hash_plan = NULL;
 static int64 chain_seq;
 static char chain_head[AG_SHA256_HEX_LEN + 1];
 static SPIPlanPtr refuse_plan = NULL;
+static SPIPlanPtr members_plan = NULL;
+static SPIPlanPtr relation_plan = NULL;
 
 static void
 writer_detach(int code, Datum arg)
@@ -588,6 +614,40 @@ prepare_plans(void)
 				 SPI_result_code_string(SPI_result));
 		SPI_keepplan(refuse_plan);
 	}
+	if (members_plan == NULL)
+	{
+		Oid			mtypes[AG_MEMBERS_NFIELDS] =
+		{TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BYTEAOID};
+
+		/* the row ids arrive as raw bytes: the field is bound as bytea */
+		members_plan = SPI_prepare("INSERT INTO ai_guard.pull_members"
+								   " (pull_id, relation, segment, row_count, first_row_id,"
+								   " last_row_id, row_ids)"
+								   " VALUES ($1::pg_catalog.int8, $2, $3::pg_catalog.int8,"
+								   " $4::pg_catalog.int8, $5::pg_catalog.int8,"
+								   " $6::pg_catalog.int8, $7)"
+								   " RETURNING pull_id, ai_guard._record_hash('',"
+								   " ai_guard._members_fields(pull_members.*))",
+								   AG_MEMBERS_NFIELDS, mtypes);
+		if (members_plan == NULL)
+			elog(ERROR, "could not prepare the membership insert: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(members_plan);
+	}
+	if (relation_plan == NULL)
+	{
+		relation_plan = SPI_prepare("INSERT INTO ai_guard.pull_relations"
+									" (pull_id, relation, membership, reason, row_count, batches)"
+									" VALUES ($1::pg_catalog.int8, $2, $3, $4,"
+									" $5::pg_catalog.int8, $6::pg_catalog.int8[])"
+									" RETURNING pull_id, ai_guard._record_hash('',"
+									" ai_guard._relation_fields(pull_relations.*))",
+									AG_RELATION_NFIELDS, types);
+		if (relation_plan == NULL)
+			elog(ERROR, "could not prepare the membership insert: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(relation_plan);
+	}
 	if (append_plan == NULL)
 	{
 		Oid			ltypes[6] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
@@ -654,7 +714,7 @@ decode_fields(const char *msg, Datum *values, char *nulls, int max)
  * back from the statement's RETURNING) to the chain.
  */
 static void
-chain_append(Datum event)
+chain_append(Datum event, bool pull_record)
 {
 	Datum		args[6];
 	bool		isnull;
@@ -699,12 +759,16 @@ chain_append(Datum event)
 	rc = SPI_execute_plan(append_plan, args, NULL, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "audit chain append failed: %s", SPI_result_code_string(rc));
-	args[0] = Int64GetDatum(pull_id);
-	args[1] = CStringGetTextDatum(chain_head);
-	args[2] = CStringGetTextDatum(rh);
-	rc = SPI_execute_plan(hash_plan, args, NULL, false, 0);
-	if (rc != SPI_OK_UPDATE)
-		elog(ERROR, "audit hash update failed: %s", SPI_result_code_string(rc));
+	if (pull_record)
+	{
+		/* a pull record carries the hashes of its latest chain entry */
+		args[0] = Int64GetDatum(pull_id);
+		args[1] = CStringGetTextDatum(chain_head);
+		args[2] = CStringGetTextDatum(rh);
+		rc = SPI_execute_plan(hash_plan, args, NULL, false, 0);
+		if (rc != SPI_OK_UPDATE)
+			elog(ERROR, "audit hash update failed: %s", SPI_result_code_string(rc));
+	}
 	memcpy(chain_head, rh, sizeof(chain_head));
 }
 
@@ -778,7 +842,7 @@ handle_message(const char *msg, bool abandoned)
 		rc = SPI_execute_plan(refuse_plan, values, NULL, false, 0);
 		if (rc != SPI_OK_UPDATE_RETURNING)
 			elog(ERROR, "audit refusal failed: %s", SPI_result_code_string(rc));
-		chain_append(CStringGetTextDatum("refused"));
+		chain_append(CStringGetTextDatum("refused"), true);
 		return pull_id;
 	}
 
@@ -802,7 +866,7 @@ handle_message(const char *msg, bool abandoned)
 			elog(ERROR, "audit insert failed: %s", SPI_result_code_string(rc));
 		pull_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 											  SPI_tuptable->tupdesc, 1, &isnull));
-		chain_append(values[0]);
+		chain_append(values[0], true);
 	}
 	else if (hdr->type == AG_MSG_FINISH)
 	{
@@ -811,7 +875,25 @@ handle_message(const char *msg, bool abandoned)
 		rc = SPI_execute_plan(finish_plan, values, nulls, false, 0);
 		if (rc != SPI_OK_UPDATE_RETURNING)
 			elog(ERROR, "audit update failed: %s", SPI_result_code_string(rc));
-		chain_append(values[1]);
+		chain_append(values[1], true);
+	}
+	else if (hdr->type == AG_MSG_MEMBERS)
+	{
+		if (n != AG_MEMBERS_NFIELDS || memchr(nulls, 'n', n) != NULL)
+			elog(ERROR, "malformed audit membership message");
+		rc = SPI_execute_plan(members_plan, values, nulls, false, 0);
+		if (rc != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "membership insert failed: %s", SPI_result_code_string(rc));
+		chain_append(CStringGetTextDatum("members"), false);
+	}
+	else if (hdr->type == AG_MSG_RELATION)
+	{
+		if (n != AG_RELATION_NFIELDS || nulls[0] == 'n' || nulls[1] == 'n' || nulls[2] == 'n')
+			elog(ERROR, "malformed audit membership message");
+		rc = SPI_execute_plan(relation_plan, values, nulls, false, 0);
+		if (rc != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "membership insert failed: %s", SPI_result_code_string(rc));
+		chain_append(CStringGetTextDatum("relation"), false);
 	}
 	else if (hdr->type != AG_MSG_SYNC)
 		elog(ERROR, "unknown audit message type %d", hdr->type);

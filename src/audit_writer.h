@@ -16,11 +16,17 @@
 #define AG_MSG_FINISH	2		/* update a pull record's outcome */
 #define AG_MSG_SYNC		3		/* nothing: waiting for it flushes the queue */
 #define AG_MSG_REFUSE_LATE	4	/* writer-internal: mark a started record refused */
+#define AG_MSG_MEMBERS	5		/* insert a pull_members row (row ids of a pull) */
+#define AG_MSG_RELATION	6		/* insert a pull_relations row */
 
 /* fields of AG_MSG_START, in order (all text, NULL allowed) */
 #define AG_START_NFIELDS	28
 /* fields of AG_MSG_FINISH: pull_id, status, ended_at, rows, bytes, digest, detail */
 #define AG_FINISH_NFIELDS	7
+/* AG_MSG_MEMBERS: pull_id, relation, segment, row_count, first, last, row_ids (binary) */
+#define AG_MEMBERS_NFIELDS	7
+/* AG_MSG_RELATION: pull_id, relation, membership, reason, row_count, batches */
+#define AG_RELATION_NFIELDS	6
 
 /* ai_guard.audit_failure */
 typedef enum AgAuditFailure
@@ -46,6 +52,7 @@ extern void ai_guard_audit_writer_init(void);
 extern void ai_guard_audit_msg_init(AgAuditMsg *msg, int type);
 extern void ai_guard_audit_msg_add(AgAuditMsg *msg, const char *value);
 extern void ai_guard_audit_msg_add_int64(AgAuditMsg *msg, int64 value);
+extern void ai_guard_audit_msg_add_bytes(AgAuditMsg *msg, const char *data, int32 len);
 
 /*
  * Queues a message for this database's writer.  With wait, sleeps until the
@@ -55,5 +62,15 @@ extern void ai_guard_audit_msg_add_int64(AgAuditMsg *msg, int64 value);
  */
 extern bool ai_guard_audit_submit(AgAuditMsg *msg, bool wait, int64 *pull_id,
 								  const char **why);
+
+/*
+ * Queues a message without waiting for its commit; with wait_for_room,
+ * waits (up to ai_guard.audit_timeout) while the queue is full.
+ */
+extern bool ai_guard_audit_enqueue(AgAuditMsg *msg, bool wait_for_room,
+								   const char **why);
+
+/* the largest message the queue takes */
+#define AG_AUDIT_MAX_MSG_BYTES	(256 * 1024)
 
 #endif							/* AI_GUARD_AUDIT_WRITER_H */

@@ -282,6 +282,7 @@ BEGIN
 		  FROM @extschema@.pulls p
 		  LEFT JOIN LATERAL (SELECT * FROM @extschema@.audit_log a
 		                      WHERE a.pull_id = p.pull_id
+		                        AND a.event NOT IN ('members', 'relation')
 		                      ORDER BY a.seq DESC LIMIT 1) l ON true
 		 ORDER BY p.pull_id
 	LOOP
@@ -303,6 +304,40 @@ BEGIN
 	IF FOUND THEN
 		broken_seq := r.seq; broken_pull_id := r.pull_id;
 		problem := format('pull %s was deleted', r.pull_id);
+		RETURN;
+	END IF;
+	-- 5. row membership equals what the chain hashed; none added or deleted
+	SELECT m.pull_id INTO r FROM @extschema@.pull_members m
+	 WHERE NOT EXISTS (SELECT 1 FROM @extschema@.audit_log a
+	                    WHERE a.pull_id = m.pull_id AND a.event = 'members'
+	                      AND a.content_hash = @extschema@._record_hash('',
+	                                             @extschema@._members_fields(m)))
+	 LIMIT 1;
+	IF NOT FOUND THEN
+		SELECT x.pull_id INTO r FROM @extschema@.pull_relations x
+		 WHERE NOT EXISTS (SELECT 1 FROM @extschema@.audit_log a
+		                    WHERE a.pull_id = x.pull_id AND a.event = 'relation'
+		                      AND a.content_hash = @extschema@._record_hash('',
+		                                             @extschema@._relation_fields(x)))
+		 LIMIT 1;
+	END IF;
+	IF FOUND THEN
+		broken_pull_id := r.pull_id;
+		problem := format('the row membership of pull %s was altered', r.pull_id);
+		RETURN;
+	END IF;
+	SELECT a.pull_id INTO r FROM @extschema@.audit_log a
+	 WHERE a.event IN ('members', 'relation')
+	 GROUP BY a.pull_id, a.event
+	HAVING count(*) <> CASE a.event
+	         WHEN 'members' THEN (SELECT count(*) FROM @extschema@.pull_members m
+	                               WHERE m.pull_id = a.pull_id)
+	         ELSE (SELECT count(*) FROM @extschema@.pull_relations x
+	                WHERE x.pull_id = a.pull_id) END
+	 LIMIT 1;
+	IF FOUND THEN
+		broken_pull_id := r.pull_id;
+		problem := format('the row membership of pull %s was deleted', r.pull_id);
 		RETURN;
 	END IF;
 	intact := true;
