@@ -37,6 +37,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_aggregate.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -46,6 +47,7 @@
 #include "nodes/nodeFuncs.h"
 #include "optimizer/planner.h"
 #include "parser/parsetree.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -54,10 +56,12 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "ai_guard.h"
 #include "audit_writer.h"
 #include "lineage.h"
+#include "label.h"
 #include "rowset.h"
 
 #define AG_SCHEMA "ai_guard"
@@ -291,14 +295,23 @@ int8_var(int varno, AttrNumber attno)
 
 static List *trace_jointree(Query *q, Node *jt, TraceState *st);
 
-/* Adds expr to a subquery's output as a junk column; returns its number. */
+/*
+ * Adds expr to the output of a subquery RTE as a junk column (so neither
+ * "*" nor a whole-row reference shows it); returns its column number.  The
+ * planner sizes a subquery's columns by its column names: they are extended
+ * to cover the new column.
+ */
 static AttrNumber
-add_subquery_output(Query *sub, Expr *expr)
+add_subquery_output(RangeTblEntry *rte, Expr *expr)
 {
+	Query	   *sub = rte->subquery;
 	AttrNumber	resno = list_length(sub->targetList) + 1;
 
 	sub->targetList = lappend(sub->targetList,
 							  makeTargetEntry(expr, resno, pstrdup("ai_guard_member"), true));
+	while (list_length(rte->eref->colnames) < resno)
+		rte->eref->colnames = lappend(rte->eref->colnames,
+									  makeString(pstrdup("ai_guard_member")));
 	return resno;
 }
 
@@ -342,8 +355,8 @@ trace_rte(Query *q, int rtindex, TraceState *st)
 			Member	   *m = palloc(sizeof(Member));
 
 			m->root = im->root;
-			m->row_id = (Expr *) int8_var(rtindex, add_subquery_output(sub, im->row_id));
-			m->batch = (Expr *) int8_var(rtindex, add_subquery_output(sub, im->batch));
+			m->row_id = (Expr *) int8_var(rtindex, add_subquery_output(rte, im->row_id));
+			m->batch = (Expr *) int8_var(rtindex, add_subquery_output(rte, im->batch));
 			result = lappend(result, m);
 		}
 	}
@@ -1009,6 +1022,125 @@ ai_guard_rowset_count_in(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("invalid row id set")));
 	PG_RETURN_INT64(found);
+}
+
+/*
+ * ai_guard._subject_rows(value): for each tracked table with a column
+ * labelled as the data-subject key, the row ids whose key equals value.
+ * The tables are read as the extension's owner, for the row ids only (no
+ * row leaves, so it is not a pull); the caller must be allowed to read the
+ * audit's membership, which is what the answer is combined with.
+ */
+PG_FUNCTION_INFO_V1(ai_guard_subject_rows);
+Datum
+ai_guard_subject_rows(PG_FUNCTION_ARGS)
+{
+	text	   *value = PG_GETARG_TEXT_PP(0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			nsp = get_namespace_oid(AG_SCHEMA, false);
+	Oid			members = get_relname_relid("pull_members", nsp);
+	Oid			owner;
+	AgOwnerContext oc;
+	List	   *rels = NIL;
+	List	   *cols = NIL;
+	ListCell   *lr,
+			   *lcol;
+	MemoryContext outer = CurrentMemoryContext;
+
+	if (!OidIsValid(members) ||
+		pg_class_aclcheck(members, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to look up a data subject's rows"),
+				 errdetail("Looking up a data subject needs SELECT on ai_guard.pull_members, as a compliance role has.")));
+	InitMaterializedSRF(fcinfo, 0);
+	{
+		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(members));
+
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for relation %u", members);
+		owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;	/* the extension's owner */
+		ReleaseSysCache(tup);
+	}
+	if (!tracked_valid)
+		load_tracked();
+
+	ai_guard_become_owner(owner, &oc);
+	ai_guard_lineage_internal_read = true;
+	PG_TRY();
+	{
+		uint64		k;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute("SELECT l.objoid, a.attname::pg_catalog.text, l.label"
+						"  FROM pg_catalog.pg_seclabel l"
+						"  JOIN pg_catalog.pg_attribute a"
+						"    ON a.attrelid OPERATOR(pg_catalog.=) l.objoid"
+						"   AND a.attnum OPERATOR(pg_catalog.=) l.objsubid"
+						" WHERE l.provider OPERATOR(pg_catalog.=) 'ai_guard'"
+						"   AND l.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+						"   AND l.objsubid OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped"
+						" ORDER BY 1, 2", true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the column labels");
+		for (k = 0; k < SPI_processed; k++)
+		{
+			bool		isnull;
+			Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[k],
+															   SPI_tuptable->tupdesc, 1, &isnull));
+			char	   *label = SPI_getvalue(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 3);
+			const TrackedRel *t = lookup_tracked(relid);
+			ag_label	l;
+			const char *err;
+
+			/* the key of a partitioned table is labelled on its root */
+			if (t == NULL || t->root != relid || label == NULL ||
+				!ag_label_parse(label, strlen(label), &l, &err) || !l.subject)
+				continue;
+			rels = lappend(rels, (void *) t);
+			cols = lappend(cols, SPI_getvalue(SPI_tuptable->vals[k],
+											  SPI_tuptable->tupdesc, 2));
+		}
+		forboth(lr, rels, lcol, cols)
+		{
+			const TrackedRel *t = lfirst(lr);
+			char	   *sql;
+			Oid			argtypes[1] = {TEXTOID};
+			Datum		args[1];
+			bool		isnull;
+			Datum		ids;
+
+			sql = psprintf("SELECT pg_catalog.array_agg(%s ORDER BY %s) FROM %s"
+						   " WHERE CAST(%s AS pg_catalog.text) OPERATOR(pg_catalog.=) $1",
+						   quote_identifier(NameStr(t->rowcol)),
+						   quote_identifier(NameStr(t->rowcol)),
+						   qualified_name(t->relid),
+						   quote_identifier((char *) lfirst(lcol)));
+			args[0] = PointerGetDatum(value);
+			if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+				elog(ERROR, "could not look up a data subject's rows");
+			ids = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+			if (!isnull)
+			{
+				Datum		values[2];
+				bool		nulls[2] = {false, false};
+				MemoryContext old = MemoryContextSwitchTo(outer);
+
+				values[0] = ObjectIdGetDatum(t->relid);
+				values[1] = PointerGetDatum(DatumGetArrayTypePCopy(ids));
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+				MemoryContextSwitchTo(old);
+			}
+		}
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		ai_guard_lineage_internal_read = false;
+		ai_guard_restore_caller(&oc);
+	}
+	PG_END_TRY();
+	return (Datum) 0;
 }
 
 /*------------------------------------------------------------------------

@@ -223,12 +223,18 @@ ag_label_parse(const char *s, size_t len, ag_label *out, const char **err)
 	else
 		return fail(err, "A label starts with \"public\", \"internal\" or \"pii:<kind>\".");
 
+	/* the data-subject key: the column that says whose row it is */
+	if (starts(s, len, p, " subject") && (p + 8 == len || s[p + 8] == ' '))
+	{
+		out->subject = true;
+		p += 8;
+	}
 	if (p == len)
 		return true;
 
 	/* masking rule */
 	if (!starts(s, len, p, " mask="))
-		return fail(err, "A classification may only be followed by \" mask=<function>(<arguments>)\".");
+		return fail(err, "A classification may only be followed by \" subject\" and \" mask=<function>(<arguments>)\".");
 	p += 6;
 	for (k = 0; k < NFUNCS; k++)
 	{

@@ -5,7 +5,7 @@
  * Pure C, no PostgreSQL headers: used by the label provider in
  * masking_sql.c, the unit tests and the fuzzer.
  *
- *	label	:= class [ " mask=" fn "(" [ arg { "," [" "] arg } ] ")" ]
+ *	label	:= class [ " subject" ] [ " mask=" fn "(" [ arg { "," [" "] arg } ] ")" ]
  *	class	:= "public" | "internal" | "pii:" kind
  *	kind	:= [a-z] [a-z0-9_]{0,62}
  *	fn		:= mask_email | mask_phone | mask_card | mask_iban | partial
@@ -13,6 +13,9 @@
  *	arg		:= number | string
  *	number	:= ["-"] [0-9]{1,15} [ "." [0-9]{1,15} ]
  *	string	:= "'" { any byte >= 0x20 except "'" | "''" } "'"	(<= 256 bytes)
+ *
+ * " subject" marks the data-subject key (whose row it is: a customer id),
+ * which ai_guard.subject_exposure() searches.
  *
  * Nothing else is accepted: no other whitespace, no identifiers as
  * arguments, no nested calls, at most 1024 bytes.  Each function also has a
@@ -62,6 +65,7 @@ typedef struct ag_label
 	ag_label_class cls;
 	size_t		kind_start;		/* for AG_CLASS_PII */
 	size_t		kind_len;
+	bool		subject;		/* the data-subject key */
 	ag_label_fn fn;
 	int			nargs;
 	ag_label_arg args[AG_LABEL_MAX_ARGS];

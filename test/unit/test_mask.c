@@ -170,6 +170,13 @@ label_accepts_the_grammar(void **state)
 	assert_int_equal(ag_label_unquote("public mask=partial(0, 'it''s', 0)", &l.args[1], buf), 4);
 	assert_string_equal(buf, "it's");
 	assert_string_equal(ag_label_fn_name(AG_FN_MASK_IBAN), "mask_iban");
+	assert_true(parses("public", &l));
+	assert_false(l.subject);
+	assert_true(parses("public subject", &l));
+	assert_true(l.subject);
+	assert_true(parses("pii:email subject mask=mask_email()", &l));
+	assert_true(l.subject);
+	assert_int_equal(l.fn, AG_FN_MASK_EMAIL);
 }
 
 static void
@@ -193,7 +200,8 @@ label_rejects_everything_else(void **state)
 		"pii:x mask=partial(1, \"a\", 1)", "pii:x mask=redact_pii(1, 2, 3, 4)",
 		"pii:x mask=mask_phone(99)", "pii:x mask=mask_phone(1,2)",
 		"internal mask=mask_email()x", "pii:x mask=(mask_email())",
-		"pii:x\nmask=mask_email()",
+		"pii:x\nmask=mask_email()", "public subject ", "public subjects",
+		"public mask=mask_email() subject", "public subject subject",
 	};
 	ag_label	l;
 	size_t		k;
