@@ -100,6 +100,7 @@ extern PGDLLIMPORT const PQcommMethods *PqCommMethods;
 #include "audit_hook.h"
 #include "audit_writer.h"
 #include "digest.h"
+#include "budget.h"
 #include "lineage.h"
 
 #define AG_SCHEMA			"ai_guard"
@@ -141,6 +142,7 @@ typedef struct AgDest
 	AgPull	   *pull;
 	bool		digest;			/* count and digest the rows (else COPY does) */
 	JunkFilter *junk;			/* removes row membership columns, if any */
+	uint64		delivered;		/* rows passed on (for the row budget) */
 	TupleDesc	tupdesc;
 	int			natts;
 	FmgrInfo   *out;
@@ -163,6 +165,10 @@ struct AgPull
 	ag_sha256  *sha;
 	AgDest	   *dest;
 	AgMembers  *members;		/* row membership, if tracked relations are read */
+	int64		budget_left;	/* rows the row budget still allows, -1: none */
+	char	   *budget_detail;
+	const char *abort_status;	/* how an abort ends it, if not "failed" */
+	char	   *abort_detail;
 };
 
 static AgPull *pulls = NULL;
@@ -942,6 +948,8 @@ begin_pull(AgReadInfo *info, QueryDesc *qd, const char *query,
 	int64		pull_id = 0;
 	AgPull	   *pull;
 	MemoryContext cxt;
+	int64		budget_left = -1;
+	char	   *budget_detail = NULL;
 
 	/*
 	 * A superuser could switch require_purpose off anyway, so refusing one
@@ -987,6 +995,33 @@ begin_pull(AgReadInfo *info, QueryDesc *qd, const char *query,
 		}
 	}
 
+	/* the row budget of the role for this purpose, if it has one */
+	if (purpose != NULL && *purpose != '\0' &&
+		!(superuser_arg(GetUserId()) && superuser_arg(GetSessionUserId())))
+	{
+		char	   *role = GetUserNameFromId(GetUserId(), false);
+
+		budget_left = ai_guard_budget_left(role, purpose, &budget_detail);
+		if (budget_left == 0)
+		{
+			build_start(&msg, "refused", info, query, params, snap, query_id,
+						psprintf("row budget exhausted: %s", budget_detail));
+			if (!ai_guard_audit_submit(&msg, true, &pull_id, &why))
+				ereport(WARNING,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("could not record the refused read"),
+						 errdetail("%s.", why)));
+			else
+				last_pull_id = pull_id;
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("row budget of role \"%s\" for purpose \"%s\" is used up",
+							role, purpose),
+					 errdetail("The %s.", budget_detail),
+					 errhint("An administrator can change the budget with ai_guard.set_budget(role, purpose, max_rows, per).")));
+		}
+	}
+
 	build_start(&msg, "started", info, query, params, snap, query_id, NULL);
 	if (!ai_guard_audit_submit(&msg, true, &pull_id, &why))
 	{
@@ -1015,6 +1050,9 @@ begin_pull(AgReadInfo *info, QueryDesc *qd, const char *query,
 	pull->pull_id = pull_id;
 	pull->level = nest_level;
 	pull->subid = GetCurrentSubTransactionId();
+	pull->budget_left = budget_left;
+	if (budget_detail)
+		pull->budget_detail = MemoryContextStrdup(cxt, budget_detail);
 	pull->sha = ag_sha256_new();
 	if (pull->sha == NULL)
 	{
@@ -1125,6 +1163,21 @@ agdest_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 	d->inner->rStartup(d->inner, operation, typeinfo);
 }
 
+/* Stops a pull at the first row its row budget does not allow. */
+static void
+budget_exceeded(AgPull *pull, uint64 delivered)
+{
+	pull->abort_status = "refused";
+	pull->abort_detail = MemoryContextStrdup(pull->cxt,
+											 psprintf("row budget exceeded after " UINT64_FORMAT " rows: %s",
+													  delivered, pull->budget_detail));
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("pull stopped at the row budget after " UINT64_FORMAT " rows", delivered),
+			 errdetail("The %s.", pull->budget_detail),
+			 errhint("An administrator can change the budget with ai_guard.set_budget(role, purpose, max_rows, per).")));
+}
+
 static bool
 agdest_receive(TupleTableSlot *slot, DestReceiver *self)
 {
@@ -1135,14 +1188,20 @@ agdest_receive(TupleTableSlot *slot, DestReceiver *self)
 	int			i;
 	bool		first = true;
 
+	if (pull->budget_left >= 0 && d->delivered >= (uint64) pull->budget_left)
+		budget_exceeded(pull, d->delivered);
 	if (d->junk)
 		slot = ExecFilterJunk(d->junk, raw);
 	if (!d->inner->receiveSlot(slot, d->inner))
 		return false;
+	d->delivered++;
 	if (d->junk && pull->members)
 		ai_guard_members_add(pull->members, raw);
 	if (!d->digest)
+	{
+		pull->rows++;			/* COPY's own count replaces it at the end */
 		return true;
+	}
 
 	old = MemoryContextSwitchTo(d->rowcxt);
 	slot_getallattrs(slot);
@@ -1285,8 +1344,11 @@ ag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		{
 			pull->by_protocol = true;
 			copy_pull = pull;
-			/* COPY digests its own bytes; the wrapper only collects row ids */
-			if (ai_guard_members_collects(pull->members))
+			/*
+			 * COPY digests its own bytes; the wrapper only collects row ids
+			 * and keeps the row budget
+			 */
+			if (ai_guard_members_collects(pull->members) || pull->budget_left >= 0)
 			{
 				pull->dest = make_dest(pull);
 				pull->dest->digest = false;
@@ -1327,6 +1389,7 @@ ag_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 			pull->sha = fresh;
 			pull->rows = 0;
 			pull->bytes = 0;
+			pull->dest->delivered = 0;
 			ai_guard_members_reset(pull->members);
 		}
 
@@ -1582,7 +1645,8 @@ ag_xact_callback(XactEvent event, void *arg)
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 	{
 		while (pulls)
-			finish_pull(pulls, "failed", "the transaction was aborted");
+			finish_pull(pulls, pulls->abort_status ? pulls->abort_status : "failed",
+						pulls->abort_detail ? pulls->abort_detail : "the transaction was aborted");
 	}
 }
 
@@ -1602,7 +1666,8 @@ ag_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			{
 				if (copy_pull == p)
 					copy_pull = NULL;
-				finish_pull(p, "failed", "the subtransaction was aborted");
+				finish_pull(p, p->abort_status ? p->abort_status : "failed",
+							p->abort_detail ? p->abort_detail : "the subtransaction was aborted");
 			}
 		}
 	}

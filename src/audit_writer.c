@@ -526,6 +526,7 @@ static int64 chain_seq;
 static char chain_head[AG_SHA256_HEX_LEN + 1];
 static SPIPlanPtr refuse_plan = NULL;
 static SPIPlanPtr members_plan = NULL;
+static SPIPlanPtr alert_plan = NULL;
 static SPIPlanPtr relation_plan = NULL;
 
 static void
@@ -613,6 +614,25 @@ prepare_plans(void)
 			elog(ERROR, "could not prepare the audit refusal: %s",
 				 SPI_result_code_string(SPI_result));
 		SPI_keepplan(refuse_plan);
+	}
+	if (alert_plan == NULL)
+	{
+		Oid			atypes[1] = {INT8OID};
+
+		/* a budget refusal is announced when its record commits */
+		alert_plan = SPI_prepare("SELECT pg_catalog.pg_notify('ai_guard_alerts',"
+								 " pg_catalog.json_build_object('event', 'budget_refusal',"
+								 "  'pull_id', p.pull_id, 'role', p.\"current_role\","
+								 "  'session_role', p.session_role, 'purpose', p.purpose,"
+								 "  'rows', p.rows, 'detail', p.detail)::pg_catalog.text)"
+								 "  FROM ai_guard.pulls p"
+								 " WHERE p.pull_id = $1 AND p.status = 'refused'"
+								 "   AND p.detail LIKE 'row budget%'",
+								 1, atypes);
+		if (alert_plan == NULL)
+			elog(ERROR, "could not prepare the budget alert: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(alert_plan);
 	}
 	if (members_plan == NULL)
 	{
@@ -823,6 +843,25 @@ chain_end(bool existed, int64 first_seq)
 		elog(ERROR, "could not update the audit chain head: %s", SPI_result_code_string(rc));
 }
 
+static bool
+is_refusal(Datum status, char isnull)
+{
+	return isnull != 'n' && strcmp(TextDatumGetCString(status), "refused") == 0;
+}
+
+/* pg_notify on ai_guard_alerts if the pull was refused for its row budget */
+static void
+send_alert(int64 pull_id)
+{
+	Datum		args[1];
+	int			rc;
+
+	args[0] = Int64GetDatum(pull_id);
+	rc = SPI_execute_plan(alert_plan, args, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "budget alert failed: %s", SPI_result_code_string(rc));
+}
+
 static int64
 handle_message(const char *msg, bool abandoned)
 {
@@ -867,6 +906,8 @@ handle_message(const char *msg, bool abandoned)
 		pull_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 											  SPI_tuptable->tupdesc, 1, &isnull));
 		chain_append(values[0], true);
+		if (is_refusal(values[0], nulls[0]))
+			send_alert(pull_id);
 	}
 	else if (hdr->type == AG_MSG_FINISH)
 	{
@@ -876,6 +917,9 @@ handle_message(const char *msg, bool abandoned)
 		if (rc != SPI_OK_UPDATE_RETURNING)
 			elog(ERROR, "audit update failed: %s", SPI_result_code_string(rc));
 		chain_append(values[1], true);
+		if (is_refusal(values[1], nulls[1]))
+			send_alert(DatumGetInt64(DirectFunctionCall1(int8in,
+														 CStringGetDatum(TextDatumGetCString(values[0])))));
 	}
 	else if (hdr->type == AG_MSG_MEMBERS)
 	{
