@@ -51,6 +51,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -68,6 +69,9 @@
 #define JUNK_PREFIX "ai_guard:"
 
 bool		ai_guard_lineage_internal_read = false;
+
+/* ai_guard.row_membership: record which rows pulls delivered */
+static bool row_membership = true;
 
 static planner_hook_type prev_planner = NULL;
 
@@ -191,6 +195,13 @@ membership_active(void)
 	if (!tracked_valid)
 		load_tracked();
 	return n_tracked > 0;
+}
+
+/* Should the planner carry row ids for this query? */
+static bool
+tracing_active(void)
+{
+	return row_membership && membership_active();
 }
 
 static char *
@@ -487,7 +498,7 @@ lineage_planner(Query *parse, const char *query_string, int cursorOptions,
 				ParamListInfo boundParams)
 {
 	if (parse->commandType == CMD_SELECT && parse->utilityStmt == NULL &&
-		membership_active())
+		tracing_active())
 		add_membership(parse);
 	if (prev_planner)
 		return prev_planner(parse, query_string, cursorOptions, boundParams);
@@ -538,6 +549,7 @@ struct AgMembers
 #define REASON_SHAPE "the query reads it through a set operation, DISTINCT, a window function, a CTE, a sublink or an aggregating subquery"
 #define REASON_WRITE "the statement is not a SELECT: its rows went into a table, not to a client"
 #define REASON_COPY "COPY of a table reads it without a plan; COPY (SELECT ...) TO records exact membership"
+#define REASON_OFF "ai_guard.row_membership was off"
 
 static void *
 members_realloc(void *ctx, void *ptr, size_t size)
@@ -644,12 +656,12 @@ ai_guard_members_begin(PlannedStmt *ps, MemoryContext cxt)
 		pfree(m);
 		return NULL;
 	}
-	if (ps->commandType != CMD_SELECT || ps->planTree == NULL)
+	if (ps->commandType != CMD_SELECT || ps->planTree == NULL || !row_membership)
 	{
 		for (i = 0; i < m->nrels; i++)
 		{
 			m->rels[i].known = false;
-			m->rels[i].reason = REASON_WRITE;
+			m->rels[i].reason = row_membership ? REASON_WRITE : REASON_OFF;
 		}
 		MemoryContextSwitchTo(old);
 		return m;
@@ -1151,6 +1163,15 @@ ai_guard_subject_rows(PG_FUNCTION_ARGS)
 void
 ai_guard_lineage_init(void)
 {
+	DefineCustomBoolVariable("ai_guard.row_membership",
+							 "Records which rows of tracked relations each pull delivered.",
+							 "Off, pulls of tracked relations record their membership as unknown.",
+							 &row_membership,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
 	prev_planner = planner_hook;
 	planner_hook = lineage_planner;
 	CacheRegisterRelcacheCallback(tracked_relcache_cb, (Datum) 0);
