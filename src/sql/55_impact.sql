@@ -61,6 +61,15 @@ BEGIN
 		SELECT r.pull_id, 'unknown'::text, NULL::int8
 		  FROM @extschema@.pull_relations r
 		 WHERE r.relation = v_rel AND r.membership = 'unknown' AND v_ids IS NOT NULL
+		UNION ALL
+		-- so may one that read rel but recorded no membership (the server
+		-- stopped before it ended, or it predates row membership)
+		SELECT p.pull_id, 'unknown'::text, NULL::int8
+		  FROM @extschema@.pulls p
+		 WHERE v_ids IS NOT NULL AND p.status <> 'refused'
+		   AND v_rel = ANY (p.relations)
+		   AND NOT EXISTS (SELECT 1 FROM @extschema@.pull_relations r
+		                    WHERE r.pull_id = p.pull_id AND r.relation = v_rel)
 	)
 	SELECT f.pull_id, f.membership, f.matched, mo.name, mo.version,
 	       p.session_role, p.purpose, p.started_at
@@ -133,6 +142,16 @@ AS $$
 		   AND EXISTS (SELECT 1 FROM @extschema@.relation_batches rb
 		                WHERE @extschema@._tracked_root_name(rb.rel) = r.relation
 		                  AND rb.batch_id = ANY (t.ids))
+		UNION ALL
+		-- pulls that read such a relation but recorded no membership
+		SELECT p.pull_id, rel.name, 'unknown', NULL::int8[]
+		  FROM (SELECT DISTINCT @extschema@._tracked_root_name(rb.rel) AS name
+		          FROM @extschema@.relation_batches rb, tainted t
+		         WHERE rb.batch_id = ANY (t.ids)) rel
+		  JOIN @extschema@.pulls p
+		    ON rel.name = ANY (p.relations) AND p.status <> 'refused'
+		 WHERE NOT EXISTS (SELECT 1 FROM @extschema@.pull_relations r
+		                    WHERE r.pull_id = p.pull_id AND r.relation = rel.name)
 	)
 	SELECT f.pull_id, f.relation, f.membership, f.batches, mo.name, mo.version,
 	       p.session_role, p.purpose, p.started_at
