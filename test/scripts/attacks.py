@@ -435,6 +435,7 @@ SELECT c.relname FROM pg_catalog.pg_class c
     ctl = one(su, "SELECT count(*) FROM trap.hits")
     tap(ctl == 2, "control: unqualified calls under the trap search_path reach the traps", "%s hits" % ctl)
     q(su, "DELETE FROM trap.hits")
+    q(su, "ALTER ROLE %s NOSUPERUSER" % DS)   # what the control's traps did
     # the data scientist's own session: DDL fires ai_guard's event triggers,
     # reads go through the hooks, the open functions run internal SQL
     try:
