@@ -20,8 +20,19 @@ OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)) $(CORE_SRCS))
 
 # The install script is assembled from one fragment per concern, in order.
 SQL_FRAGMENTS = $(sort $(wildcard src/sql/*.sql))
-DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-DATA = $(wildcard $(EXTENSION)--*--*.sql)
+
+# Upgrades (docs/UPGRADING.md). Released install and upgrade scripts are
+# frozen, committed files at the top (ai_guard--0.1.sql). The upgrade from
+# the previous release is generated: src/sql/upgrade/<script> (hand-written
+# changes to objects the previous release had) followed by every fragment
+# that the previous release did not have (src/sql/upgrade/<prev>.fragments).
+PREV_VERSION = 0.1
+PREV_FRAGMENTS = $(addprefix src/sql/,$(shell cat src/sql/upgrade/$(PREV_VERSION).fragments))
+NEW_FRAGMENTS = $(filter-out $(PREV_FRAGMENTS),$(SQL_FRAGMENTS))
+UPGRADE_SCRIPT = $(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql
+
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(UPGRADE_SCRIPT)
+DATA = $(filter-out $(DATA_built),$(wildcard $(EXTENSION)--*.sql))
 
 # init must run first: it creates the extension the other tests use.
 REGRESS_TESTS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
@@ -41,6 +52,10 @@ include $(PGXS)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_FRAGMENTS) $(EXTENSION).control
 	cat $(SQL_FRAGMENTS) > $@
+
+$(UPGRADE_SCRIPT): src/sql/upgrade/$(UPGRADE_SCRIPT) $(NEW_FRAGMENTS) \
+		src/sql/upgrade/$(PREV_VERSION).fragments $(EXTENSION).control
+	cat src/sql/upgrade/$(UPGRADE_SCRIPT) $(NEW_FRAGMENTS) > $@
 
 all: tools/datagen/datagen src/cli/ai-guard
 
