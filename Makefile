@@ -53,6 +53,9 @@ include $(PGXS)
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_FRAGMENTS) $(EXTENSION).control
 	cat $(SQL_FRAGMENTS) > $@
 
+# the version is compiled in (-DAI_GUARD_VERSION): rebuild when it changes
+src/ai_guard.o: $(EXTENSION).control
+
 $(UPGRADE_SCRIPT): src/sql/upgrade/$(UPGRADE_SCRIPT) $(NEW_FRAGMENTS) \
 		src/sql/upgrade/$(PREV_VERSION).fragments $(EXTENSION).control
 	cat src/sql/upgrade/$(UPGRADE_SCRIPT) $(NEW_FRAGMENTS) > $@
@@ -61,7 +64,7 @@ all: tools/datagen/datagen src/cli/ai-guard
 
 # ---- ai-guard, the libpq client (installed into bindir) ----
 CLI_SRCS = $(sort $(wildcard src/cli/*.c)) src/core/json.c src/core/digest.c
-src/cli/ai-guard: $(CLI_SRCS) src/cli/cli.h src/core/json.h src/core/digest.h
+src/cli/ai-guard: $(CLI_SRCS) src/cli/cli.h src/core/json.h src/core/digest.h $(EXTENSION).control
 	$(CC) -std=gnu99 -O2 -g -Wall -Wextra -Wno-format-truncation \
 		-Isrc/cli -Isrc/core -I$(includedir) -DAI_GUARD_VERSION='"$(EXTVERSION)"' \
 		-o $@ $(CLI_SRCS) -L$(libdir) -lpq -lcrypto
