@@ -8,6 +8,8 @@
 #   make fuzz [FUZZ_SECONDS=N]    libFuzzer targets of src/core (clang)
 #   make valgrind-check           pg_regress with the server under valgrind
 #                                 (scripts/valgrind.sh; slow, not in CI)
+#   make crash-check [ROUNDS=20]  SIGKILL crash rounds under mixed load
+#   make soak [SOAK_SECONDS=180]  16-client pgbench soak (docs/RELIABILITY.md)
 #
 # The whole set-up on a throwaway cluster is scripts/test.sh (see README.md).
 
@@ -134,5 +136,13 @@ fuzz: fuzz-build
 valgrind-check:
 	bash scripts/valgrind.sh
 
-.PHONY: valgrind-check installcheck-nopreload unit unit-build fuzz fuzz-build \
+# long variants of scripted tests that scripts/test.sh runs briefly
+ROUNDS ?= 20
+SOAK_SECONDS ?= 180
+crash-check:
+	AG_CRASH_ROUNDS=$(ROUNDS) bash scripts/run-script.sh test/scripts/crash_rounds.sh
+soak:
+	AG_SOAK_SECONDS=$(SOAK_SECONDS) bash scripts/run-script.sh test/scripts/soak.sh
+
+.PHONY: valgrind-check crash-check soak installcheck-nopreload unit unit-build fuzz fuzz-build \
 	install-cli uninstall-cli
