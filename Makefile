@@ -8,6 +8,8 @@
 #   make fuzz [FUZZ_SECONDS=N]    libFuzzer targets of src/core (clang)
 #   make valgrind-check           pg_regress with the server under valgrind
 #                                 (scripts/valgrind.sh; slow, not in CI)
+#   make crash-check [ROUNDS=20]  SIGKILL crash rounds under mixed load
+#   make soak [SOAK_SECONDS=180]  16-client pgbench soak (docs/RELIABILITY.md)
 #
 # The whole set-up on a throwaway cluster is scripts/test.sh (see README.md).
 
@@ -20,8 +22,19 @@ OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)) $(CORE_SRCS))
 
 # The install script is assembled from one fragment per concern, in order.
 SQL_FRAGMENTS = $(sort $(wildcard src/sql/*.sql))
-DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-DATA = $(wildcard $(EXTENSION)--*--*.sql)
+
+# Upgrades (docs/UPGRADING.md). Released install and upgrade scripts are
+# frozen, committed files at the top (ai_guard--0.1.sql). The upgrade from
+# the previous release is generated: src/sql/upgrade/<script> (hand-written
+# changes to objects the previous release had) followed by every fragment
+# that the previous release did not have (src/sql/upgrade/<prev>.fragments).
+PREV_VERSION = 0.1
+PREV_FRAGMENTS = $(addprefix src/sql/,$(shell cat src/sql/upgrade/$(PREV_VERSION).fragments))
+NEW_FRAGMENTS = $(filter-out $(PREV_FRAGMENTS),$(SQL_FRAGMENTS))
+UPGRADE_SCRIPT = $(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql
+
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(UPGRADE_SCRIPT)
+DATA = $(filter-out $(DATA_built),$(wildcard $(EXTENSION)--*.sql))
 
 # init must run first: it creates the extension the other tests use.
 REGRESS_TESTS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
@@ -42,11 +55,18 @@ include $(PGXS)
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_FRAGMENTS) $(EXTENSION).control
 	cat $(SQL_FRAGMENTS) > $@
 
+# the version is compiled in (-DAI_GUARD_VERSION): rebuild when it changes
+src/ai_guard.o: $(EXTENSION).control
+
+$(UPGRADE_SCRIPT): src/sql/upgrade/$(UPGRADE_SCRIPT) $(NEW_FRAGMENTS) \
+		src/sql/upgrade/$(PREV_VERSION).fragments $(EXTENSION).control
+	cat src/sql/upgrade/$(UPGRADE_SCRIPT) $(NEW_FRAGMENTS) > $@
+
 all: tools/datagen/datagen src/cli/ai-guard
 
 # ---- ai-guard, the libpq client (installed into bindir) ----
 CLI_SRCS = $(sort $(wildcard src/cli/*.c)) src/core/json.c src/core/digest.c
-src/cli/ai-guard: $(CLI_SRCS) src/cli/cli.h src/core/json.h src/core/digest.h
+src/cli/ai-guard: $(CLI_SRCS) src/cli/cli.h src/core/json.h src/core/digest.h $(EXTENSION).control
 	$(CC) -std=gnu99 -O2 -g -Wall -Wextra -Wno-format-truncation \
 		-Isrc/cli -Isrc/core -I$(includedir) -DAI_GUARD_VERSION='"$(EXTVERSION)"' \
 		-o $@ $(CLI_SRCS) -L$(libdir) -lpq -lcrypto
@@ -116,5 +136,13 @@ fuzz: fuzz-build
 valgrind-check:
 	bash scripts/valgrind.sh
 
-.PHONY: valgrind-check installcheck-nopreload unit unit-build fuzz fuzz-build \
+# long variants of scripted tests that scripts/test.sh runs briefly
+ROUNDS ?= 20
+SOAK_SECONDS ?= 180
+crash-check:
+	AG_CRASH_ROUNDS=$(ROUNDS) bash scripts/run-script.sh test/scripts/crash_rounds.sh
+soak:
+	AG_SOAK_SECONDS=$(SOAK_SECONDS) bash scripts/run-script.sh test/scripts/soak.sh
+
+.PHONY: valgrind-check crash-check soak installcheck-nopreload unit unit-build fuzz fuzz-build \
 	install-cli uninstall-cli

@@ -265,12 +265,12 @@ PG_FUNCTION_INFO_V1(ai_guard_encrypt_column);
 Datum
 ai_guard_encrypt_column(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	char	   *colname = NameStr(*PG_GETARG_NAME(1));
+	Oid			relid;
+	char	   *colname;
 	char		namebuf[64];
-	const char *keyname = key_name_arg(PG_GETARG_TEXT_PP(2), namebuf, sizeof(namebuf));
+	const char *keyname;
 	char	   *context;
-	char	   *rowcol = PG_ARGISNULL(4) ? NULL : NameStr(*PG_GETARG_NAME(4));
+	char	   *rowcol;
 	AttrNumber	attnum;
 	Oid			atttype;
 	AgKey	   *key;
@@ -280,6 +280,16 @@ ai_guard_encrypt_column(PG_FUNCTION_ARGS)
 	StringInfoData sql;
 	StringInfoData ctxexpr;
 	char	   *qrel;
+
+	/* not STRICT (context and row_column may be NULL): check the others */
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("relation, column and key name must not be NULL")));
+	relid = PG_GETARG_OID(0);
+	colname = NameStr(*PG_GETARG_NAME(1));
+	keyname = key_name_arg(PG_GETARG_TEXT_PP(2), namebuf, sizeof(namebuf));
+	rowcol = PG_ARGISNULL(4) ? NULL : NameStr(*PG_GETARG_NAME(4));
 
 	check_table_owner(relid);
 	attnum = get_attnum(relid, colname);
@@ -569,10 +579,10 @@ PG_FUNCTION_INFO_V1(ai_guard_reencrypt);
 Datum
 ai_guard_reencrypt(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	char	   *colname = NameStr(*PG_GETARG_NAME(1));
-	int32		batch_size = PG_GETARG_INT32(2);
-	int32		max_batches = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT32(3);
+	Oid			relid;
+	char	   *colname;
+	int32		batch_size;
+	int32		max_batches;
 	char	   *keyname;
 	char	   *context;
 	AgKey	   *key;
@@ -587,6 +597,16 @@ ai_guard_reencrypt(PG_FUNCTION_ARGS)
 	char	   *qrel;
 	char	   *qcol;
 	char	   *rowcol;
+
+	/* not STRICT (max_batches may be NULL): check the others */
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("relation, column and batch size must not be NULL")));
+	relid = PG_GETARG_OID(0);
+	colname = NameStr(*PG_GETARG_NAME(1));
+	batch_size = PG_GETARG_INT32(2);
+	max_batches = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT32(3);
 
 	if (batch_size < 1)
 		ereport(ERROR,

@@ -899,8 +899,9 @@ build_masked_view(Oid base, const char *schema, const char *name, Oid owner,
 		values[0] = ObjectIdGetDatum(old_view);
 		values[1] = ObjectIdGetDatum(view);
 		values[2] = ObjectIdGetDatum(base);
-		values[3] = CStringGetDatum(GetUserNameFromId(GetUserId(), false));
-		values[4] = CStringGetDatum(GetUserNameFromId(owner, false));
+		/* name parameters are NAMEDATALEN bytes: build them with namein */
+		values[3] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+		values[4] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(owner, false)));
 		exec_as_owner("DELETE FROM ai_guard.masked_views WHERE view::pg_catalog.oid = $1",
 					  1, types, values);
 		exec_as_owner("DELETE FROM ai_guard.governed_relations "
@@ -1108,9 +1109,9 @@ drop_masked_views_for_alter(Oid base)
 
 		/* remember where it was and whose it was */
 		values[0] = ObjectIdGetDatum(view);
-		values[1] = CStringGetDatum(get_namespace_name(get_rel_namespace(view)));
-		values[2] = CStringGetDatum(name);
-		values[3] = CStringGetDatum(GetUserNameFromId(owner, false));
+		values[1] = DirectFunctionCall1(namein, CStringGetDatum(get_namespace_name(get_rel_namespace(view))));
+		values[2] = DirectFunctionCall1(namein, CStringGetDatum(name));
+		values[3] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(owner, false)));
 		exec_as_owner("UPDATE ai_guard.masked_views SET dropped_schema = $2, "
 					  "dropped_name = $3, dropped_owner = $4 "
 					  "WHERE view::pg_catalog.oid = $1",
