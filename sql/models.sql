@@ -101,6 +101,7 @@ RESET SESSION AUTHORIZATION;
 -- another data scientist sees neither the model nor the provenance of the pulls
 SET SESSION AUTHORIZATION regress_models_other;
 SELECT pg_temp.try('SELECT ai_guard.lineage(''regress_churn'', ''v1'')');
+SELECT name, version FROM ai_guard.visible_models() WHERE name LIKE 'regress\_%' ORDER BY 1, 2;
 SELECT count(*) FROM ai_guard.pull_provenance(:ds_pull1);
 SELECT ai_guard.register_model('regress_other', 'v1', ARRAY[:other_pull]) > 0 AS registered;
 RESET SESSION AUTHORIZATION;
@@ -112,10 +113,12 @@ SELECT count(*) > 0 AS sees_ds_model FROM ai_guard.lineage('regress_churn', 'v1'
 SELECT count(*) > 0 AS sees_other_model FROM ai_guard.lineage('regress_other');
 SELECT ai_guard.register_model('regress_audit_set', '2026-11', ARRAY[:ds_pull1, :other_pull]) > 0 AS registered;
 SELECT count(*) AS pulls FROM ai_guard.lineage('regress_audit_set') WHERE kind = 'pull';
+SELECT name, version, pulls FROM ai_guard.visible_models() WHERE name LIKE 'regress\_%' ORDER BY 1, 2;
 RESET SESSION AUTHORIZATION;
 -- a model mixing two roles' pulls is visible to neither of them
 SET SESSION AUTHORIZATION regress_models_ds;
 SELECT pg_temp.try('SELECT ai_guard.lineage(''regress_audit_set'')');
+SELECT name, version, pulls FROM ai_guard.visible_models() WHERE name LIKE 'regress\_%' ORDER BY 1, 2;
 RESET SESSION AUTHORIZATION;
 
 -- quarantine shows in the lineage
@@ -137,7 +140,7 @@ SELECT p.proname, obj_description(p.oid, 'pg_proc') IS NOT NULL AS commented,
  WHERE p.pronamespace = 'ai_guard'::regnamespace
    AND p.proname IN ('register_model', 'lineage', 'pull_provenance', 'openlineage_event',
                      '_pull_batches', '_visible_model', '_sees_all_pulls', '_ol_run_id',
-                     '_ol_namespace', '_ol_time')
+                     '_ol_namespace', '_ol_time', 'visible_models')
  ORDER BY 1;
 
 -- clean up

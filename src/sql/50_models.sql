@@ -222,6 +222,28 @@ GRANT EXECUTE ON FUNCTION @extschema@.register_model(pg_catalog.text, pg_catalog
 COMMENT ON FUNCTION @extschema@.register_model(pg_catalog.text, pg_catalog.text, pg_catalog.int8[], pg_catalog.jsonb) IS
 'registers model name/version as trained on the given completed pulls (the caller''s own, unless it may read ai_guard.pulls); returns the model id';
 
+CREATE FUNCTION @extschema@.visible_models(
+	OUT model_id pg_catalog.int8, OUT name pg_catalog.text, OUT version pg_catalog.text,
+	OUT metadata pg_catalog.jsonb, OUT registered_by pg_catalog.name,
+	OUT registered_at pg_catalog.timestamptz, OUT pulls pg_catalog.int8)
+RETURNS SETOF record
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT m.model_id, m.name, m.version, m.metadata, m.registered_by, m.registered_at,
+	       (SELECT pg_catalog.count(*) FROM @extschema@.model_pulls mp
+	         WHERE mp.model_id OPERATOR(pg_catalog.=) m.model_id)
+	  FROM @extschema@.models m
+	 WHERE @extschema@._sees_all_pulls()
+	    OR NOT EXISTS (SELECT 1 FROM @extschema@.model_pulls mp
+	                     JOIN @extschema@.pulls p ON p.pull_id OPERATOR(pg_catalog.=) mp.pull_id
+	                    WHERE mp.model_id OPERATOR(pg_catalog.=) m.model_id
+	                      AND p.session_role OPERATOR(pg_catalog.<>) SESSION_USER)
+$$;
+GRANT EXECUTE ON FUNCTION @extschema@.visible_models() TO PUBLIC;
+COMMENT ON FUNCTION @extschema@.visible_models() IS
+'the registered models the caller may see (every model for a role that may read ai_guard.pulls; otherwise those built from the caller''s own pulls), with their number of pulls';
+
 /*---- lineage ----*/
 
 /*
