@@ -243,7 +243,7 @@ cli_lineage_dot(FILE *f, const lineage_graph *g)
 		dot_string(f, title);
 	}
 	fputs("];\n  node [fontname=\"Helvetica\", fontsize=10];\n", f);
-	fputs("  edge [color=\"#555555\", arrowsize=0.7];\n", f);
+	fputs("  edge [color=\"#555555\", arrowsize=0.7, fontname=\"Helvetica\"];\n", f);
 
 	/* nodes, each once */
 	for (i = 0; i < g->n; i++)
@@ -268,7 +268,17 @@ cli_lineage_dot(FILE *f, const lineage_graph *g)
 		if (strcmp(e->kind, "batch") == 0)
 			snprintf(label, len, "%s\n%s", e->label, e->possible ? "possible" : "exact");
 		else if (e->summary && e->summary[0] && strcmp(e->kind, "model") != 0)
+		{
+			/* one item of the summary per line */
+			char	   *p;
+
 			snprintf(label, len, "%s\n%s", e->label, e->summary);
+			for (p = label + strlen(e->label) + 1; (p = strstr(p, ", ")) != NULL;)
+			{
+				*p = '\n';
+				memmove(p + 1, p + 2, strlen(p + 2) + 1);
+			}
+		}
 		else
 			snprintf(label, len, "%s", e->label);
 		fputs("  ", f);

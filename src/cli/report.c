@@ -312,8 +312,8 @@ cmd_report(int argc, char **argv)
 	html(f, PQgetvalue(meta, 0, 3));
 	fputs("; pulls since ", f);
 	html(f, PQgetvalue(meta, 0, 4));
-	fputs(" (last ", f);
-	html(f, interval);
+	fputs(" (the last ", f);
+	html(f, since);
 	fputs(").</p>\n", f);
 
 	/* the audit chain */
