@@ -18,7 +18,7 @@ CREATE SCHEMA regress_models;
 GRANT USAGE ON SCHEMA regress_models TO PUBLIC;
 CREATE TABLE regress_models.train (id int PRIMARY KEY, email text, score int);
 SELECT ai_guard.track('regress_models.train') > 0 AS tracked;
-SELECT ai_guard.begin_ingest('regress_models_crm', 'CC-BY-4.0', '{training}') > 0 AS batch;
+SELECT ai_guard.begin_ingest('regress_models_crm', 'CC-BY-4.0', '{training}') AS crm_batch \gset
 INSERT INTO regress_models.train SELECT g, 'u' || g || '@example.com', g % 7 FROM generate_series(1, 20) g;
 SELECT ai_guard.end_ingest();
 SELECT ai_guard.begin_ingest('regress_models_vendor', 'vendor-eula', '{training,analytics}') > 0 AS batch;
@@ -33,8 +33,11 @@ SET SESSION AUTHORIZATION regress_models_ds;
 SET ai_guard.purpose = 'training:regress-models';
 SELECT count(*) FROM regress_models.train WHERE score > 2;
 SELECT ai_guard.last_pull_id() AS ds_pull1 \gset
-SELECT id FROM regress_models.train ORDER BY id LIMIT 3;
+SELECT id FROM regress_models.train WHERE id IN (1, 25) ORDER BY id;
 SELECT ai_guard.last_pull_id() AS ds_pull2 \gset
+-- rows of the first batch only
+SELECT id FROM regress_models.train WHERE id <= 3 ORDER BY id;
+SELECT ai_guard.last_pull_id() AS ds_pull3 \gset
 SET ai_guard.purpose = 'marketing:regress-models';
 SELECT count(*) FROM regress_models.train;
 SELECT ai_guard.last_pull_id() AS ds_refused \gset
@@ -87,11 +90,10 @@ SELECT count(*) AS dangling FROM ai_guard.lineage('regress_churn', 'v1') l
 SELECT detail -> 'metadata' AS metadata FROM ai_guard.lineage('regress_churn', 'v1') WHERE kind = 'model';
 SELECT (detail ->> 'pull_id')::bigint IN (:ds_pull1, :ds_pull2) AS own_pull, parent LIKE 'model:%' AS under_model
   FROM ai_guard.lineage('regress_churn', 'v1') WHERE kind = 'pull';
--- without recorded row membership the batches are "possible"
-SELECT DISTINCT detail ->> 'membership' AS membership, parent LIKE 'relation:%' AS under_relation
+SELECT DISTINCT parent LIKE 'relation:%' AS under_relation
   FROM ai_guard.lineage('regress_churn', 'v1') WHERE kind = 'batch';
 SELECT count(*) AS batches FROM ai_guard.pull_provenance(:ds_pull1);
-SELECT DISTINCT source, license, consent, membership FROM ai_guard.pull_provenance(:ds_pull1) ORDER BY 1;
+SELECT DISTINCT source, license, consent FROM ai_guard.pull_provenance(:ds_pull1) ORDER BY 1;
 SELECT pg_temp.try(x) FROM (VALUES
   ('SELECT ai_guard.lineage(''regress_churn'', ''v9'')'),
   ('SELECT ai_guard.lineage(''regress_nothing'')'),
@@ -120,6 +122,33 @@ SET SESSION AUTHORIZATION regress_models_ds;
 SELECT pg_temp.try('SELECT ai_guard.lineage(''regress_audit_set'')');
 SELECT name, version, pulls FROM ai_guard.visible_models() WHERE name LIKE 'regress\_%' ORDER BY 1, 2;
 RESET SESSION AUTHORIZATION;
+
+-- batches are exact where the audit writer recorded the pull's row
+-- membership, else "possible" (every batch written before the pull ended)
+SELECT bool_and(l.detail ->> 'membership' =
+                CASE WHEN EXISTS (SELECT 1 FROM ai_guard.pull_relations pr
+                                   WHERE pr.pull_id = (p.detail ->> 'pull_id')::bigint
+                                     AND pr.membership = 'exact')
+                     THEN 'exact' ELSE 'possible' END) AS membership_as_recorded
+  FROM ai_guard.lineage('regress_churn', 'v1') l
+  JOIN ai_guard.lineage('regress_churn', 'v1') p ON p.kind = 'pull'
+   AND l.parent IN (SELECT r.node FROM ai_guard.lineage('regress_churn', 'v1') r
+                     WHERE r.parent = p.node)
+ WHERE l.kind = 'batch';
+-- a pull of first-batch rows only: with its membership recorded (here
+-- restored the way pg_restore would, unless the writer recorded it), the
+-- lineage names that batch alone, as exact
+SET ai_guard.audit_restore = on;
+INSERT INTO ai_guard.pull_relations (pull_id, relation, membership, row_count, batches)
+SELECT :ds_pull3, 'regress_models.train', 'exact', 3, ARRAY[:crm_batch]::bigint[]
+ WHERE NOT EXISTS (SELECT 1 FROM ai_guard.pull_relations WHERE pull_id = :ds_pull3);
+RESET ai_guard.audit_restore;
+SELECT ai_guard.register_model('regress_churn', 'v3', ARRAY[:ds_pull3]) > 0 AS registered;
+SELECT kind, label, detail ->> 'membership' AS membership
+  FROM ai_guard.lineage('regress_churn', 'v3')
+ WHERE kind IN ('relation', 'batch', 'source') ORDER BY kind, label;
+SELECT (ai_guard.openlineage_event(:ds_pull3) #>> '{run,facets,ai_guard,membership}') AS event_membership,
+       (ai_guard.openlineage_event(:ds_pull3) #> '{run,facets,ai_guard,licenses}') AS event_licenses;
 
 -- quarantine shows in the lineage
 SELECT ai_guard.quarantine('regress_models_vendor', 'poisoned feed') > 0 AS quarantined;
