@@ -22,7 +22,9 @@ SECURITY LABEL FOR ai_guard ON COLUMN demo.churn_training.email IS 'pii:email ma
 SECURITY LABEL FOR ai_guard ON COLUMN demo.churn_training.birth_date IS 'pii:birth_date mask=generalize(''decade'')';
 CREATE SCHEMA ml;
 SELECT ai_guard.create_masked_view('demo.churn_training', 'ml');
-SELECT ai_guard.grant_masked_access('data_scientist');
+-- (masked access covers masked views made later too: grant it only once)
+SELECT ai_guard.grant_masked_access('data_scientist')
+ WHERE NOT EXISTS (SELECT 1 FROM ai_guard.masked_access WHERE role = 'data_scientist'::regrole);
 SELECT ai_guard.grant_purpose('data_scientist', 'training');
 GRANT USAGE ON SCHEMA ml TO data_scientist;
 -- compliance reads every pull, so it sees every model
