@@ -144,7 +144,8 @@ SELECT :ds_pull3, 'regress_models.train', 'exact', 3, ARRAY[:crm_batch]::bigint[
  WHERE NOT EXISTS (SELECT 1 FROM ai_guard.pull_relations WHERE pull_id = :ds_pull3);
 RESET ai_guard.audit_restore;
 SELECT ai_guard.register_model('regress_churn', 'v3', ARRAY[:ds_pull3]) > 0 AS registered;
-SELECT kind, label, detail ->> 'membership' AS membership
+SELECT kind, CASE kind WHEN 'batch' THEN 'batch of ' || (detail ->> 'source') ELSE label END AS label,
+       detail ->> 'membership' AS membership
   FROM ai_guard.lineage('regress_churn', 'v3')
  WHERE kind IN ('relation', 'batch', 'source') ORDER BY kind, label;
 SELECT (ai_guard.openlineage_event(:ds_pull3) #>> '{run,facets,ai_guard,membership}') AS event_membership,

@@ -298,119 +298,127 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	m       @extschema@.models;
-	p       record;
-	r       record;
-	b       record;
-	v_mnode text;
-	v_pnode text;
-	v_rnode text;
-	v_bnode text;
+	m @extschema@.models;
 BEGIN
 	m := @extschema@._visible_model(lineage.name, lineage.version);
-	v_mnode := 'model:' || m.model_id;
-	node := v_mnode; kind := 'model'; label := m.name || ':' || m.version;
-	parent := NULL;
-	detail := jsonb_build_object('model_id', m.model_id, 'name', m.name,
-		'version', m.version, 'metadata', m.metadata,
-		'registered_by', m.registered_by, 'registered_at', m.registered_at);
-	RETURN NEXT;
-
-	FOR p IN
-		SELECT x.* FROM @extschema@.model_pulls mp
+	/*
+	 * One set-based query for the whole graph, sorted depth first by a key:
+	 * model [0]; pull [n]; relation [n, r, 0|1, ord] (a base table read
+	 * through a masked view right after the view); batch relation || [batch];
+	 * its source, license and consent batch || [1|2|3].
+	 */
+	RETURN QUERY
+	WITH p AS (
+		SELECT x.*, row_number() OVER (ORDER BY x.pull_id) AS pos
+		  FROM @extschema@.model_pulls mp
 		  JOIN @extschema@.pulls x ON x.pull_id = mp.pull_id
 		 WHERE mp.model_id = m.model_id
-		 ORDER BY x.pull_id
-	LOOP
-		v_pnode := 'pull:' || p.pull_id;
-		node := v_pnode; kind := 'pull'; parent := v_mnode;
-		label := 'pull ' || p.pull_id || coalesce(' (' || p.purpose || ')', '');
-		detail := jsonb_build_object('pull_id', p.pull_id, 'status', p.status,
-			'kind', p.kind, 'purpose', p.purpose, 'session_role', p.session_role,
-			'current_role', p."current_role", 'started_at', p.started_at,
-			'ended_at', p.ended_at, 'rows', p.rows, 'bytes', p.bytes,
-			'digest', p.digest, 'columns_returned', p.columns_returned,
-			'columns_pii', p.columns_pii, 'masks', p.masks);
-		RETURN NEXT;
-
-		FOR r IN
-			SELECT u.rel, u.ord,
-			       to_regclass(u.rel) AS oid,
-			       (SELECT pr FROM @extschema@.pull_relations pr
-			         WHERE pr.pull_id = p.pull_id AND pr.relation = u.rel) AS pr,
-			       EXISTS (SELECT 1 FROM @extschema@.tracked_relations t
-			                WHERE t.rel::oid = to_regclass(u.rel)::oid) AS tracked,
-			       EXISTS (SELECT 1 FROM @extschema@.masked_views mv
-			                WHERE mv.view::oid = to_regclass(u.rel)::oid) AS is_view,
-			       -- a base table read through a masked view hangs below the view
-			       (SELECT 'relation:' || v.rel
-			          FROM unnest(p.relations) AS v(rel)
-			          JOIN @extschema@.masked_views mv
-			            ON mv.view::oid = to_regclass(v.rel)::oid
-			         WHERE mv.base::oid = to_regclass(u.rel)::oid
-			         LIMIT 1) AS view_node
-			  FROM unnest(p.relations) WITH ORDINALITY AS u(rel, ord)
-			 ORDER BY u.ord
-		LOOP
-			v_rnode := 'relation:' || r.rel;
-			node := v_rnode;
-			kind := CASE WHEN r.is_view THEN 'masked_view' ELSE 'relation' END;
-			label := r.rel;
-			parent := coalesce(r.view_node, v_pnode);
-			detail := jsonb_build_object('relation', r.rel,
-				'exists', r.oid IS NOT NULL,
-				'tracked', r.tracked OR (r.pr).relation IS NOT NULL,
-				'membership', CASE WHEN (r.pr).membership IS NOT NULL THEN (r.pr).membership
-				                   WHEN r.tracked THEN 'unknown'
-				                   ELSE NULL END,
-				'membership_reason', (r.pr).reason,
-				'row_count', (r.pr).row_count,
-				'columns', (SELECT to_jsonb(array_agg(c)) FROM unnest(p.columns_returned || p.columns_filtered) c
-				             WHERE left(c, length(r.rel) + 1) = r.rel || '.'));
-			RETURN NEXT;
-
-			FOR b IN
-				SELECT pb.batch_id, pb.membership, bb.source, bb.license, bb.consent,
-				       bb.kind AS batch_kind, bb.row_count, bb.started_at, bb.ingested_by,
-				       EXISTS (SELECT 1 FROM @extschema@.quarantines q
-				                WHERE q.released_at IS NULL
-				                  AND (q.batch_id = bb.batch_id OR q.source = bb.source
-				                       OR q.batch_id = ANY (bb.derived_from))) AS quarantined
-				  FROM @extschema@._pull_batches(p.pull_id, ARRAY[r.rel],
-				                                 coalesce(p.ended_at, p.started_at)) pb
-				  LEFT JOIN @extschema@.batches bb ON bb.batch_id = pb.batch_id
-				 ORDER BY pb.batch_id
-			LOOP
-				v_bnode := 'batch:' || b.batch_id;
-				node := v_bnode; kind := 'batch'; parent := v_rnode;
-				label := 'batch ' || b.batch_id;
-				detail := jsonb_build_object('batch_id', b.batch_id,
-					'membership', b.membership, 'kind', b.batch_kind,
-					'source', b.source, 'license', b.license, 'consent', b.consent,
-					'ingested_by', b.ingested_by, 'started_at', b.started_at,
-					'rows', b.row_count, 'quarantined', b.quarantined);
-				RETURN NEXT;
-				IF b.source IS NOT NULL THEN
-					node := 'source:' || b.source; kind := 'source'; label := b.source;
-					parent := v_bnode;
-					detail := jsonb_build_object('quarantined', EXISTS (
-						SELECT 1 FROM @extschema@.quarantines q
-						 WHERE q.released_at IS NULL AND q.source = b.source));
-					RETURN NEXT;
-					node := 'license:' || b.license; kind := 'license'; label := b.license;
-					parent := v_bnode; detail := '{}';
-					RETURN NEXT;
-					node := 'consent:' || array_to_string(b.consent, ',');
-					kind := 'consent';
-					label := CASE WHEN cardinality(b.consent) = 0 THEN '(no consent)'
-					              ELSE array_to_string(b.consent, ', ') END;
-					parent := v_bnode;
-					detail := jsonb_build_object('consent', b.consent);
-					RETURN NEXT;
-				END IF;
-			END LOOP;
-		END LOOP;
-	END LOOP;
+	), r0 AS (
+		SELECT p.pull_id, p.pos, coalesce(p.ended_at, p.started_at) AS until,
+		       u.rel, u.ord, to_regclass(u.rel) AS oid,
+		       (SELECT to_jsonb(array_agg(c)) FROM unnest(p.columns_returned || p.columns_filtered) c
+		         WHERE left(c, length(u.rel) + 1) = u.rel || '.') AS columns
+		  FROM p, unnest(p.relations) WITH ORDINALITY AS u(rel, ord)
+	), r AS (
+		SELECT r0.*,
+		       pr.membership AS pr_membership, pr.reason AS pr_reason,
+		       pr.row_count AS pr_row_count, pr.batches AS pr_batches,
+		       EXISTS (SELECT 1 FROM @extschema@.tracked_relations t
+		                WHERE t.rel::oid = r0.oid::oid) AS tracked,
+		       EXISTS (SELECT 1 FROM @extschema@.masked_views mv
+		                WHERE mv.view::oid = r0.oid::oid) AS is_view,
+		       v.rel AS view_rel, v.ord AS view_ord
+		  FROM r0
+		  LEFT JOIN @extschema@.pull_relations pr
+		    ON pr.pull_id = r0.pull_id AND pr.relation = r0.rel
+		  LEFT JOIN LATERAL (
+			-- a base table read through a masked view hangs below the view
+			SELECT v0.rel, v0.ord FROM r0 v0
+			  JOIN @extschema@.masked_views mv ON mv.view::oid = v0.oid::oid
+			 WHERE v0.pull_id = r0.pull_id AND mv.base::oid = r0.oid::oid
+			 ORDER BY v0.ord LIMIT 1) v ON true
+	), rk AS (
+		SELECT r.*, ARRAY[r.pos, coalesce(r.view_ord, r.ord),
+		                  CASE WHEN r.view_rel IS NULL THEN 0 ELSE 1 END, r.ord] AS k
+		  FROM r
+	), b0 AS (
+		-- exact: the batches recorded with the pull's row membership
+		SELECT rk.pull_id, rk.rel, rk.k, e.batch_id, 'exact'::text AS membership
+		  FROM rk, unnest(rk.pr_batches) AS e(batch_id)
+		 WHERE rk.pr_membership = 'exact' AND e.batch_id IS NOT NULL
+		UNION
+		-- possible: every batch written into the relation before the pull ended
+		SELECT rk.pull_id, rk.rel, rk.k, rb.batch_id, 'possible'::text
+		  FROM rk
+		  JOIN @extschema@.tracked_relations t
+		    ON t.root::oid = rk.oid::oid OR t.rel::oid = rk.oid::oid
+		  JOIN @extschema@.relation_batches rb ON rb.rel::oid = t.rel::oid
+		  JOIN @extschema@.batches bb ON bb.batch_id = rb.batch_id
+		 WHERE rk.pr_membership IS DISTINCT FROM 'exact'
+		   AND bb.started_at <= rk.until
+	), b AS (
+		SELECT b0.*, bb.source, bb.license, bb.consent, bb.kind AS batch_kind,
+		       bb.row_count, bb.started_at, bb.ingested_by,
+		       EXISTS (SELECT 1 FROM @extschema@.quarantines q
+		                WHERE q.released_at IS NULL
+		                  AND (q.batch_id = bb.batch_id OR q.source = bb.source
+		                       OR q.batch_id = ANY (bb.derived_from))) AS quarantined,
+		       EXISTS (SELECT 1 FROM @extschema@.quarantines q
+		                WHERE q.released_at IS NULL AND q.source = bb.source) AS source_quarantined
+		  FROM b0 LEFT JOIN @extschema@.batches bb ON bb.batch_id = b0.batch_id
+	), g AS (
+		SELECT ARRAY[0::int8] AS k, 'model:' || m.model_id AS node, 'model'::text AS kind,
+		       m.name || ':' || m.version AS label, NULL::text AS parent,
+		       jsonb_build_object('model_id', m.model_id, 'name', m.name,
+		           'version', m.version, 'metadata', m.metadata,
+		           'registered_by', m.registered_by, 'registered_at', m.registered_at) AS detail
+		UNION ALL
+		SELECT ARRAY[p.pos], 'pull:' || p.pull_id, 'pull',
+		       'pull ' || p.pull_id || coalesce(' (' || p.purpose || ')', ''),
+		       'model:' || m.model_id,
+		       jsonb_build_object('pull_id', p.pull_id, 'status', p.status,
+		           'kind', p.kind, 'purpose', p.purpose, 'session_role', p.session_role,
+		           'current_role', p."current_role", 'started_at', p.started_at,
+		           'ended_at', p.ended_at, 'rows', p.rows, 'bytes', p.bytes,
+		           'digest', p.digest, 'columns_returned', p.columns_returned,
+		           'columns_pii', p.columns_pii, 'masks', p.masks)
+		  FROM p
+		UNION ALL
+		SELECT rk.k, 'relation:' || rk.rel,
+		       CASE WHEN rk.is_view THEN 'masked_view' ELSE 'relation' END,
+		       rk.rel,
+		       coalesce('relation:' || rk.view_rel, 'pull:' || rk.pull_id),
+		       jsonb_build_object('relation', rk.rel,
+		           'exists', rk.oid IS NOT NULL,
+		           'tracked', rk.tracked OR rk.pr_membership IS NOT NULL,
+		           'membership', CASE WHEN rk.pr_membership IS NOT NULL THEN rk.pr_membership
+		                              WHEN rk.tracked THEN 'unknown' END,
+		           'membership_reason', rk.pr_reason,
+		           'row_count', rk.pr_row_count,
+		           'columns', rk.columns)
+		  FROM rk
+		UNION ALL
+		SELECT b.k || b.batch_id, 'batch:' || b.batch_id, 'batch', 'batch ' || b.batch_id,
+		       'relation:' || b.rel,
+		       jsonb_build_object('batch_id', b.batch_id,
+		           'membership', b.membership, 'kind', b.batch_kind,
+		           'source', b.source, 'license', b.license, 'consent', b.consent,
+		           'ingested_by', b.ingested_by, 'started_at', b.started_at,
+		           'rows', b.row_count, 'quarantined', b.quarantined)
+		  FROM b
+		UNION ALL
+		SELECT b.k || ARRAY[b.batch_id, s.n], s.node, s.kind, s.label, 'batch:' || b.batch_id, s.detail
+		  FROM b CROSS JOIN LATERAL (VALUES
+		       (1::int8, 'source:' || b.source, 'source'::text, b.source,
+		        jsonb_build_object('quarantined', b.source_quarantined)),
+		       (2, 'license:' || b.license, 'license', b.license, '{}'::jsonb),
+		       (3, 'consent:' || array_to_string(b.consent, ','), 'consent',
+		        CASE WHEN cardinality(b.consent) = 0 THEN '(no consent)'
+		             ELSE array_to_string(b.consent, ', ') END,
+		        jsonb_build_object('consent', b.consent))) AS s(n, node, kind, label, detail)
+		 WHERE b.source IS NOT NULL
+	)
+	SELECT g.node, g.kind, g.label, g.parent, g.detail FROM g ORDER BY g.k;
 END;
 $$;
 GRANT EXECUTE ON FUNCTION @extschema@.lineage(pg_catalog.text, pg_catalog.text) TO PUBLIC;
