@@ -69,7 +69,8 @@ SELECT pg_temp.try(x) FROM (VALUES
   (format('SELECT ai_guard.register_model(''regress:churn'', ''v2'', ARRAY[%s])', :ds_pull1)),
   (format('SELECT ai_guard.register_model(E''regress\nchurn'', ''v2'', ARRAY[%s])', :ds_pull1)),
   (format('SELECT ai_guard.register_model(''regress_churn'', ''v2'', ARRAY[%s], ''[1, 2]'')', :ds_pull1)),
-  ('SELECT ai_guard.register_model(''regress_churn'', ''v2'', (SELECT array_agg(g) FROM generate_series(1, 100001) g))')
+  ('SELECT ai_guard.register_model(''regress_churn'', ''v2'', (SELECT array_agg(g) FROM generate_series(1, 100001) g))'),
+  (format('SELECT ai_guard.register_model(''regress_churn'', ''v2'', ARRAY[%s], jsonb_build_object(''blob'', repeat(md5(''x''), 70000)))', :ds_pull1))
 ) AS t(x);
 -- a NULL metadata is an empty object
 SELECT ai_guard.register_model('regress_churn', 'v2', ARRAY[:ds_pull2], NULL) > 0 AS registered;

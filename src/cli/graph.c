@@ -62,9 +62,11 @@ xstrdup(const char *s)
 const char *
 cli_error_primary(const PGresult *res)
 {
-	const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 
-	return m ? m : "unknown error";
+	if (m == NULL && res != NULL && PQresultErrorMessage(res)[0] != '\0')
+		m = PQresultErrorMessage(res);	/* a client-side error: no fields */
+	return m ? m : "out of memory or lost connection";
 }
 
 bool
@@ -157,19 +159,29 @@ cli_lineage_text(FILE *f, const lineage_graph *g)
 	int		   *depths = calloc(g->n ? g->n : 1, sizeof(int));
 	int			i;
 
+	if (depths == NULL)
+	{
+		pg_log_error("out of memory");
+		exit(EXIT_FAILED);
+	}
+
 	for (i = 0; i < g->n; i++)
 	{
 		const lineage_edge *e = &g->edges[i];
+		const char *label;
 
 		depths[i] = edge_depth(g, i, depths);
 		/* a batch's line already names its source, license and consent */
 		if (strcmp(e->kind, "source") == 0 || strcmp(e->kind, "license") == 0 ||
 			strcmp(e->kind, "consent") == 0)
 			continue;
+		/* "pull 12 (...)" and "batch 3" already start with their kind */
+		label = e->label;
+		if ((strcmp(e->kind, "pull") == 0 || strcmp(e->kind, "batch") == 0) &&
+			strchr(label, ' ') != NULL)
+			label = strchr(label, ' ') + 1;
 		fprintf(f, "%*s%s%s %s", depths[i] * 2, "", depths[i] ? "<- " : "",
-				kind_word(e->kind),
-				strcmp(e->kind, "pull") == 0 || strcmp(e->kind, "batch") == 0 ?
-				e->label + strcspn(e->label, " ") + 1 : e->label);
+				kind_word(e->kind), label);
 		if (e->summary && e->summary[0])
 			fprintf(f, ": %s", e->summary);
 		fputc('\n', f);

@@ -274,7 +274,8 @@ cmd_register_model(int argc, char **argv)
 	params[2] = ids;
 	params[3] = metadata;
 	res = PQexecParams(conn,
-					   "SELECT ai_guard.register_model($1, $2, $3::pg_catalog.int8[], $4::pg_catalog.jsonb)",
+					   "SELECT ai_guard.register_model($1, $2, $3::pg_catalog.int8[], $4::pg_catalog.jsonb),"
+					   " (SELECT pg_catalog.count(DISTINCT u) FROM pg_catalog.unnest($3::pg_catalog.int8[]) u)",
 					   4, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 	{
@@ -285,9 +286,9 @@ cmd_register_model(int argc, char **argv)
 		free(ids);
 		return EXIT_FAILED;
 	}
-	printf("registered model %s:%s (model id %s) trained on %d pull%s\n",
-		   argv[optind], argv[optind + 1], PQgetvalue(res, 0, 0), count,
-		   count == 1 ? "" : "s");
+	printf("registered model %s:%s (model id %s) trained on %s pull%s\n",
+		   argv[optind], argv[optind + 1], PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+		   strcmp(PQgetvalue(res, 0, 1), "1") == 0 ? "" : "s");
 	PQclear(res);
 	PQfinish(conn);
 	free(ids);

@@ -109,9 +109,9 @@ usage(void)
 	printf("\nOther options:\n");
 	printf("  -V, --version            output version information, then exit\n");
 	printf("  -?, --help               show this help, then exit\n");
-	printf("\nExit status: 0 when everything succeeded and matched, 1 when a pull was\n"
-		   "refused or failed or a verification did not match, 2 on bad usage or when\n"
-		   "the server cannot be reached.\n");
+	printf("\nExit status: 0 when everything succeeded and matched, 1 when the server\n"
+		   "refused or a command failed or a verification did not match, 2 on bad usage\n"
+		   "or when the server cannot be reached.\n");
 }
 
 int

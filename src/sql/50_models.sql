@@ -148,6 +148,10 @@ BEGIN
 	ELSIF jsonb_typeof(metadata) <> 'object' THEN
 		RAISE EXCEPTION 'model metadata must be a JSON object'
 			USING ERRCODE = 'invalid_parameter_value';
+	ELSIF pg_column_size(metadata) > 1048576 THEN
+		RAISE EXCEPTION 'model metadata is too large'
+			USING ERRCODE = 'program_limit_exceeded',
+			      DETAIL = 'Metadata may take up to 1 MB; keep large artifacts outside the database and reference them.';
 	END IF;
 	IF pulls IS NULL THEN
 		RAISE EXCEPTION 'pulls must not be NULL'

@@ -4,7 +4,7 @@
 # (database ai_guard_tap). Prints TAP. Needs graphviz (dot) and, for a second
 # SVG consumer, rsvg-convert if present.
 set -u
-CLI=$(/usr/lib/postgresql/15/bin/pg_config --bindir)/ai-guard
+CLI=${AG_CLI:-$(/usr/lib/postgresql/15/bin/pg_config --bindir)/ai-guard}
 export PGDATABASE=ai_guard_tap
 PY=/usr/bin/python3
 W=$(mktemp -d)
