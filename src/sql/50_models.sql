@@ -483,8 +483,10 @@ REVOKE ALL ON FUNCTION @extschema@._ol_namespace() FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@._ol_namespace() IS
 'internal: the OpenLineage namespace of this server (postgres://host:port; localhost over a Unix socket)';
 
--- a run id for a pull: a version-8 UUID from SHA-256 over the cluster's
--- system identifier, the database and the pull id, the same on every call
+-- a run id for a pull: a version-8 UUID from SHA-256 over the hash of the
+-- pull's first audit chain entry (unique to that pull in any cluster, kept
+-- by pg_dump, the same for its START and COMPLETE), or without one over the
+-- cluster's system identifier and the database
 CREATE FUNCTION @extschema@._ol_run_id(p_database pg_catalog.text, p_pull_id pg_catalog.int8)
 RETURNS pg_catalog.uuid
 LANGUAGE sql STABLE
@@ -493,13 +495,15 @@ AS $$
 	SELECT (substr(h, 1, 12) || '8' || substr(h, 14, 3)
 	        || substr('89ab', (strpos('0123456789abcdef', substr(h, 17, 1)) - 1) % 4 + 1, 1)
 	        || substr(h, 18, 15))::uuid
-	  FROM (SELECT encode(sha256(convert_to(
-	                'ai_guard pull ' || (pg_control_system()).system_identifier
-	                || ' ' || p_database || ' ' || p_pull_id, 'UTF8')), 'hex') AS h) s
+	  FROM (SELECT encode(sha256(convert_to('ai_guard pull '
+	                || coalesce((SELECT a.record_hash FROM @extschema@.audit_log a
+	                              WHERE a.pull_id = p_pull_id ORDER BY a.seq LIMIT 1),
+	                            (pg_control_system()).system_identifier || ' ' || p_database)
+	                || ' ' || p_pull_id, 'UTF8')), 'hex') AS h) s
 $$;
 REVOKE ALL ON FUNCTION @extschema@._ol_run_id(pg_catalog.text, pg_catalog.int8) FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@._ol_run_id(pg_catalog.text, pg_catalog.int8) IS
-'internal: the OpenLineage run id of a pull, a UUID (version 8) derived from the cluster, database and pull id';
+'internal: the OpenLineage run id of a pull, a UUID (version 8) derived from the hash of its first audit chain entry';
 
 CREATE FUNCTION @extschema@._ol_time(t pg_catalog.timestamptz)
 RETURNS pg_catalog.text
