@@ -51,9 +51,51 @@ extern void cli_sha256_final_hex(cli_sha256 *h, char hex[65]);
 /* json_out.c: writing JSON */
 extern void json_write_string(FILE *f, const char *s);
 
+/* graph.c: a model's lineage graph (ai_guard.lineage()) */
+typedef struct lineage_edge
+{
+	char	   *node;			/* node id, as "pull:12" */
+	char	   *kind;			/* model, pull, relation, masked_view, batch, ... */
+	char	   *label;
+	char	   *parent;			/* the node it feeds, NULL for the model */
+	char	   *summary;		/* one line made from the node's detail */
+	bool		possible;		/* a batch known only as possible */
+	bool		quarantined;
+} lineage_edge;
+
+typedef struct lineage_graph
+{
+	int			n;
+	lineage_edge *edges;		/* in lineage()'s order: depth first */
+	char	   *title;			/* NAME:VERSION */
+} lineage_graph;
+
+extern const char *cli_error_primary(const PGresult *res);
+extern bool cli_lineage_fetch(PGconn *conn, const char *name, const char *version,
+							  lineage_graph *g, char **error);
+extern void cli_lineage_free(lineage_graph *g);
+extern void cli_lineage_text(FILE *f, const lineage_graph *g);
+extern void cli_lineage_dot(FILE *f, const lineage_graph *g);
+extern char *cli_find_dot(void);
+extern char *cli_lineage_svg(const lineage_graph *g, char **error);
+
+/* output.c: files written under a temporary name, renamed when complete */
+typedef struct out_file
+{
+	FILE	   *f;
+	char	   *path;			/* NULL: stdout */
+	char	   *tmp;
+} out_file;
+extern bool out_open(out_file *o, const char *path);
+extern bool out_close(out_file *o);
+extern void out_abort(out_file *o);
+
 /* commands */
 extern int	cmd_pull(int argc, char **argv);
 extern int	cmd_verify(int argc, char **argv);
+extern int	cmd_lineage(int argc, char **argv);
+extern int	cmd_report(int argc, char **argv);
+extern int	cmd_register_model(int argc, char **argv);
 
 /* the connection options every command takes, for its getopt_long table */
 #define CONN_LONG_OPTIONS \

@@ -1,7 +1,8 @@
 /*
  * main.c
- *		ai-guard: pulls training data through ai_guard with a manifest, and
- *		verifies pulled files against the manifest and the server's record.
+ *		ai-guard: pulls training data through ai_guard with a manifest,
+ *		verifies pulled files against the manifest and the server's record,
+ *		registers models, draws their lineage and writes compliance reports.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -75,15 +76,30 @@ parse_conn_option(int c, const char *arg, conn_opts *opts)
 static void
 usage(void)
 {
-	printf("%s pulls training data through ai_guard with a manifest, and verifies it.\n\n", progname);
+	printf("%s pulls training data through ai_guard with a manifest, verifies it,\n"
+		   "registers models and shows their lineage.\n\n", progname);
 	printf("Usage:\n");
 	printf("  %s pull --purpose PURPOSE -o FILE [--format copy|csv] {QUERY | --table TABLE}\n", progname);
 	printf("  %s verify FILE [--manifest MANIFEST] [--offline]\n", progname);
+	printf("  %s register-model NAME VERSION --pull ID... [--metadata JSON]\n", progname);
+	printf("  %s lineage NAME[:VERSION] [--format text|dot|svg] [-o FILE]\n", progname);
+	printf("  %s report [--since 30d] [-o report.html]\n", progname);
 	printf("\nCommands:\n");
 	printf("  pull      stream the rows of a query or table to FILE with COPY, under the\n"
 		   "            declared purpose, and write FILE.manifest.json beside it\n");
 	printf("  verify    recompute FILE's digest and check it against its manifest and\n"
 		   "            against the server's record of the pull and its audit chain\n");
+	printf("  register-model\n"
+		   "            register a model as trained on completed pulls (your own, or\n"
+		   "            anyone's for a role that may read ai_guard.pulls); --pull may be\n"
+		   "            repeated or list ids separated by commas\n");
+	printf("  lineage   the lineage of a model (the latest version if none is given):\n"
+		   "            pulls, relations, ingest batches, sources, licenses, consent;\n"
+		   "            svg needs Graphviz's dot program\n");
+	printf("  report    a self-contained HTML compliance report: pulls by purpose and\n"
+		   "            role, PII columns read, refused reads, the audit chain, and\n"
+		   "            the lineage of every registered model (needs SELECT on\n"
+		   "            ai_guard.pulls); --since takes hours, days or weeks (12h, 30d, 2w)\n");
 	printf("\nConnection options (as psql's; PGHOST, PGPORT, PGUSER, PGDATABASE apply):\n");
 	printf("  -h, --host=HOSTNAME      database server host or socket directory\n");
 	printf("  -p, --port=PORT          database server port\n");
@@ -93,9 +109,9 @@ usage(void)
 	printf("\nOther options:\n");
 	printf("  -V, --version            output version information, then exit\n");
 	printf("  -?, --help               show this help, then exit\n");
-	printf("\nExit status: 0 when everything succeeded and matched, 1 when a pull was\n"
-		   "refused or failed or a verification did not match, 2 on bad usage or when\n"
-		   "the server cannot be reached.\n");
+	printf("\nExit status: 0 when everything succeeded and matched, 1 when the server\n"
+		   "refused or a command failed or a verification did not match, 2 on bad usage\n"
+		   "or when the server cannot be reached.\n");
 }
 
 int
@@ -123,6 +139,12 @@ main(int argc, char **argv)
 		return cmd_pull(argc - 1, argv + 1);
 	if (strcmp(cmd, "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
+	if (strcmp(cmd, "register-model") == 0)
+		return cmd_register_model(argc - 1, argv + 1);
+	if (strcmp(cmd, "lineage") == 0)
+		return cmd_lineage(argc - 1, argv + 1);
+	if (strcmp(cmd, "report") == 0)
+		return cmd_report(argc - 1, argv + 1);
 
 	pg_log_error("unknown command \"%s\"", cmd);
 	fprintf(stderr, "Try \"%s --help\" for more information.\n", progname);

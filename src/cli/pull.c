@@ -165,7 +165,8 @@ write_field(FILE *f, const char *name, const char *value, bool last)
 static bool
 write_manifest(const char *path, PGconn *conn, const char *file,
 			   const char *format, const char *purpose, const char *query,
-			   const pull_result *r, const char *pull_id, const char *record)
+			   const pull_result *r, const char *pull_id, const char *record,
+			   const char *provenance)
 {
 	char		tmp[4096];
 	FILE	   *f;
@@ -205,6 +206,9 @@ write_manifest(const char *path, PGconn *conn, const char *file,
 	write_field(f, "pulled_at", PQgetvalue(res, 0, 3), false);
 	fprintf(f, "  \"rows\": %lld,\n  \"bytes\": %lld,\n", r->rows, r->bytes);
 	write_field(f, "sha256", r->sha256, false);
+	/* where the rows came from: sources, licenses and consent of their batches */
+	if (provenance)
+		fprintf(f, "  \"provenance\": %s,\n", provenance);
 	fprintf(f, "  \"record\": %s\n}\n", record ? record : "null");
 	PQclear(res);
 
@@ -222,6 +226,25 @@ write_manifest(const char *path, PGconn *conn, const char *file,
 	}
 	return true;
 }
+
+/*
+ * The provenance of the pulled rows (ai_guard.pull_provenance()): their
+ * ingest batches with source, license and consent, exact where the server
+ * recorded row membership, else possible; NULL when no tracked table was read.
+ */
+static const char *provenance_sql =
+"SELECT pg_catalog.json_build_object("
+" 'membership', CASE WHEN pg_catalog.bool_and(membership = 'exact') THEN 'exact'"
+"                    WHEN pg_catalog.bool_and(membership = 'possible') THEN 'possible'"
+"                    ELSE 'partial' END,"
+" 'sources', coalesce(pg_catalog.json_agg(DISTINCT source) FILTER (WHERE source IS NOT NULL), '[]'),"
+" 'licenses', coalesce(pg_catalog.json_agg(DISTINCT license) FILTER (WHERE license IS NOT NULL), '[]'),"
+" 'consent', (SELECT coalesce(pg_catalog.json_agg(DISTINCT c), '[]')"
+"              FROM ai_guard.pull_provenance($1::bigint) pp, pg_catalog.unnest(pp.consent) c),"
+" 'batches', pg_catalog.json_agg(pg_catalog.json_build_object('relation', relation,"
+"   'batch_id', batch_id, 'membership', membership, 'source', source, 'license', license,"
+"   'consent', consent, 'quarantined', quarantined) ORDER BY relation, batch_id))::text"
+" FROM ai_guard.pull_provenance($1::bigint) HAVING pg_catalog.count(*) > 0";
 
 static void
 pull_usage(void)
@@ -255,7 +278,9 @@ cmd_pull(int argc, char **argv)
 	PGconn	   *conn;
 	char	   *pull_id = NULL;
 	char	   *record = NULL;
+	char	   *provenance = NULL;
 	char	   *has_audit;
+	char	   *has_provenance;
 	const char *params[1];
 	int			c,
 				fd;
@@ -364,6 +389,12 @@ cmd_pull(int argc, char **argv)
 			record = cli_query_value(conn,
 									 "SELECT pg_catalog.row_to_json(p)::text FROM ai_guard.pull($1::bigint) p",
 									 1, params);
+			has_provenance = cli_query_value(conn,
+											 "SELECT pg_catalog.to_regprocedure('ai_guard.pull_provenance(bigint)')::text",
+											 0, NULL);
+			if (has_provenance)
+				provenance = cli_query_value(conn, provenance_sql, 1, params);
+			free(has_provenance);
 		}
 	}
 	if (pull_id == NULL)
@@ -378,7 +409,7 @@ cmd_pull(int argc, char **argv)
 	}
 	snprintf(manifest, sizeof(manifest), "%s.manifest.json", output);
 	if (!write_manifest(manifest, conn, output, format, purpose,
-						table ? table : user_query, &r, pull_id, record))
+						table ? table : user_query, &r, pull_id, record, provenance))
 	{
 		/* a data file without its manifest must not look complete */
 		unlink(output);
@@ -392,6 +423,7 @@ cmd_pull(int argc, char **argv)
 	free(user_query);
 	free(pull_id);
 	free(record);
+	free(provenance);
 	free(has_audit);
 	return EXIT_OK;
 }
