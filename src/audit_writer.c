@@ -634,6 +634,46 @@ prepare_plans(void)
 				 SPI_result_code_string(SPI_result));
 		SPI_keepplan(alert_plan);
 	}
+	if (append_plan == NULL)
+	{
+		Oid			ltypes[6] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+
+		append_plan = SPI_prepare("INSERT INTO ai_guard.audit_log"
+								  " (seq, pull_id, event, content_hash, prev_hash, record_hash)"
+								  " VALUES ($1, $2, $3, $4, $5, $6)",
+								  6, ltypes);
+		if (append_plan == NULL)
+			elog(ERROR, "could not prepare the audit chain append: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(append_plan);
+	}
+	if (hash_plan == NULL)
+	{
+		Oid			htypes[3] = {INT8OID, TEXTOID, TEXTOID};
+
+		hash_plan = SPI_prepare("UPDATE ai_guard.pulls SET prev_hash = $2, record_hash = $3"
+								" WHERE pull_id = $1",
+								3, htypes);
+		if (hash_plan == NULL)
+			elog(ERROR, "could not prepare the audit hash update: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(hash_plan);
+	}
+}
+
+/*
+ * The membership statements, prepared on first use: a server running this
+ * library with an extension not yet updated to 0.2 has no membership tables,
+ * and its pull records must still be written.
+ */
+static void
+prepare_membership_plans(void)
+{
+	Oid			types[AG_RELATION_NFIELDS];
+	int			i;
+
+	for (i = 0; i < AG_RELATION_NFIELDS; i++)
+		types[i] = TEXTOID;
 	if (members_plan == NULL)
 	{
 		Oid			mtypes[AG_MEMBERS_NFIELDS] =
@@ -667,31 +707,6 @@ prepare_plans(void)
 			elog(ERROR, "could not prepare the membership insert: %s",
 				 SPI_result_code_string(SPI_result));
 		SPI_keepplan(relation_plan);
-	}
-	if (append_plan == NULL)
-	{
-		Oid			ltypes[6] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-
-		append_plan = SPI_prepare("INSERT INTO ai_guard.audit_log"
-								  " (seq, pull_id, event, content_hash, prev_hash, record_hash)"
-								  " VALUES ($1, $2, $3, $4, $5, $6)",
-								  6, ltypes);
-		if (append_plan == NULL)
-			elog(ERROR, "could not prepare the audit chain append: %s",
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(append_plan);
-	}
-	if (hash_plan == NULL)
-	{
-		Oid			htypes[3] = {INT8OID, TEXTOID, TEXTOID};
-
-		hash_plan = SPI_prepare("UPDATE ai_guard.pulls SET prev_hash = $2, record_hash = $3"
-								" WHERE pull_id = $1",
-								3, htypes);
-		if (hash_plan == NULL)
-			elog(ERROR, "could not prepare the audit hash update: %s",
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(hash_plan);
 	}
 }
 
@@ -923,6 +938,7 @@ handle_message(const char *msg, bool abandoned)
 	}
 	else if (hdr->type == AG_MSG_MEMBERS)
 	{
+		prepare_membership_plans();
 		if (n != AG_MEMBERS_NFIELDS || memchr(nulls, 'n', n) != NULL)
 			elog(ERROR, "malformed audit membership message");
 		rc = SPI_execute_plan(members_plan, values, nulls, false, 0);
@@ -932,6 +948,7 @@ handle_message(const char *msg, bool abandoned)
 	}
 	else if (hdr->type == AG_MSG_RELATION)
 	{
+		prepare_membership_plans();
 		if (n != AG_RELATION_NFIELDS || nulls[0] == 'n' || nulls[1] == 'n' || nulls[2] == 'n')
 			elog(ERROR, "malformed audit membership message");
 		rc = SPI_execute_plan(relation_plan, values, nulls, false, 0);

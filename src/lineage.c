@@ -93,6 +93,7 @@ static Oid	tracked_catalog = InvalidOid;
 static Oid	governed_catalog = InvalidOid;
 static TrackedRel *tracked = NULL;	/* sorted by relid */
 static int	n_tracked = 0;
+static bool members_missing = false;	/* extension not updated to 0.2 yet */
 
 static void
 tracked_relcache_cb(Datum arg, Oid relid)
@@ -124,11 +125,18 @@ load_tracked(void)
 
 	tracked_valid = true;		/* an invalidation during the load resets it */
 	n_tracked = 0;
+	members_missing = false;
 	nsp = get_namespace_oid(AG_SCHEMA, true);
 	tracked_catalog = OidIsValid(nsp) ? get_relname_relid("tracked_relations", nsp) : InvalidOid;
 	governed_catalog = OidIsValid(nsp) ? get_relname_relid("governed_relations", nsp) : InvalidOid;
+	/* an extension not yet updated to 0.2 has no membership tables */
 	if (!OidIsValid(tracked_catalog))
 		return;
+	if (!OidIsValid(get_relname_relid("pull_members", nsp)))
+	{
+		members_missing = true;
+		return;
+	}
 	rel = try_relation_open(tracked_catalog, AccessShareLock);
 	if (rel == NULL)
 	{
@@ -192,6 +200,14 @@ membership_active(void)
 	if (ai_guard_am_audit_writer || ai_guard_lineage_internal_read ||
 		IsParallelWorker() || !IsNormalProcessingMode() || !IsTransactionState())
 		return false;
+	/* until ALTER EXTENSION ... UPDATE creates the membership tables */
+	if (tracked_valid && members_missing)
+	{
+		Oid			nsp = get_namespace_oid(AG_SCHEMA, true);
+
+		if (OidIsValid(nsp) && OidIsValid(get_relname_relid("pull_members", nsp)))
+			tracked_valid = false;
+	}
 	if (!tracked_valid)
 		load_tracked();
 	return n_tracked > 0;
@@ -951,7 +967,7 @@ ai_guard_rowset_ids(PG_FUNCTION_ARGS)
 		if (!ag_rowset_iter_init(it, (const uint8 *) VARDATA(data),
 								 VARSIZE(data) - VARHDRSZ))
 			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 					 errmsg("invalid row id set")));
 		fctx->user_fctx = it;
 		MemoryContextSwitchTo(old);
@@ -961,13 +977,13 @@ ai_guard_rowset_ids(PG_FUNCTION_ARGS)
 	r = ag_rowset_next(it, &id);
 	if (r < 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid row id set")));
 	if (r == 0)
 		SRF_RETURN_DONE(fctx);
 	if (id > (uint64) PG_INT64_MAX)
 		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("row id set holds an id out of range")));
 	SRF_RETURN_NEXT(fctx, Int64GetDatum((int64) id));
 }
@@ -1031,7 +1047,7 @@ ai_guard_rowset_count_in(PG_FUNCTION_ARGS)
 							   VARSIZE_ANY_EXHDR(data), q, k);
 	if (found < 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid row id set")));
 	PG_RETURN_INT64(found);
 }
