@@ -43,4 +43,11 @@ echo '  ...'
 ag_say "demo: ai-guard verify: the file against its manifest, the server's record and the chain"
 (set -x; "$AG_BINDIR/ai-guard" verify -U data_scientist "$pull_dir/churn.copy")
 
+ag_say "demo: ai-guard lineage and report: what churn v4 is built from, and the compliance report"
+(set -x; "$AG_BINDIR/ai-guard" lineage -U compliance_officer churn:v4)
+(set -x; "$AG_BINDIR/ai-guard" lineage -U compliance_officer --format dot churn:v4) | head -n 8
+echo '  ...'
+(set -x; "$AG_BINDIR/ai-guard" report -U compliance_officer -o "$pull_dir/report.html")
+echo "report: $(wc -c <"$pull_dir/report.html") bytes of self-contained HTML"
+
 ag_say "done: the throwaway cluster is stopped and removed"
