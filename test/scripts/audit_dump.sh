@@ -23,9 +23,18 @@ SELECT ai_guard.govern('t');
 SET ai_guard.purpose = 'backup:test';
 SELECT * FROM t;
 SELECT count(*) FROM t WHERE id > 3;
+-- a pull of a tracked table records its row membership
+CREATE TABLE tr (id int, v text);
+SELECT ai_guard.track('tr');
+SELECT ai_guard.begin_ingest('dump-test', 'MIT', '{research}');
+INSERT INTO tr SELECT i, 'r' || i FROM generate_series(1, 20) i;
+SELECT ai_guard.end_ingest();
+SET ai_guard.purpose = 'research:dump';
+SELECT * FROM tr WHERE id <= 5;
 SELECT ai_guard.audit_flush();
 SQL
 pulls=$(psql -X -At -d $SRC -c 'SELECT count(*) FROM ai_guard.pulls')
+members=$(psql -X -At -d $SRC -c "SELECT count(*) || ':' || sum(row_count) FROM ai_guard.pull_members")
 head=$(psql -X -At -d $SRC -c 'SELECT head FROM ai_guard.audit_head()')
 pg_dump -Fc -d $SRC -f "$WORK/dump"
 check "pg_dump of a governed database as a superuser, without a purpose" "$?" "0"
@@ -46,6 +55,11 @@ check "the restored chain has the same head" \
 	"$(psql -X -At -d $DST -c 'SELECT head FROM ai_guard.audit_head()')" "$head"
 check "the restored chain verifies" \
 	"$(psql -X -At -d $DST -c 'SELECT intact FROM ai_guard.verify_audit()')" "t"
+check "row membership is restored" \
+	"$(psql -X -At -d $DST -c "SELECT count(*) || ':' || sum(row_count) FROM ai_guard.pull_members")" "$members"
+check "erasure_impact finds the pull of a restored row" \
+	"$(PGOPTIONS="-c ai_guard.purpose=research:check" psql -X -At -d $DST \
+		-c "SELECT count(*) FROM ai_guard.erasure_impact('tr', (SELECT array_agg(ai_guard_row_id) FROM tr WHERE id = 2)) WHERE membership = 'exact'")" "1"
 check "audit_restore does not allow changes" \
 	"$(PGOPTIONS='-c ai_guard.audit_restore=on' psql -X -At -d $DST -c 'DELETE FROM ai_guard.pulls' 2>&1 | grep -c 'cannot modify')" "1"
 check "an ordinary role cannot turn audit_restore on" \
@@ -53,6 +67,8 @@ check "an ordinary role cannot turn audit_restore on" \
 		-c 'SET ROLE regress_audit_dump_user' -c 'SET ai_guard.audit_restore = on' 2>&1 |
 		grep -c 'permission denied to set parameter')" "1"
 psql -X -q -d $DST -c 'DROP ROLE regress_audit_dump_user' >/dev/null 2>&1
+psql -X -q -d $DST -c 'SELECT ai_guard.audit_flush()' >/dev/null
+pulls=$(psql -X -At -d $DST -c 'SELECT count(*) FROM ai_guard.pulls')
 psql -X -q -d $DST -v ON_ERROR_STOP=1 -o /dev/null \
 	-c "SET ai_guard.purpose = 'backup:after-restore'" -c 'SELECT * FROM t' \
 	-c 'SELECT ai_guard.audit_flush()'
