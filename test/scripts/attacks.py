@@ -306,6 +306,7 @@ SELECT c.relname FROM pg_catalog.pg_class c
                      ("ai_guard.audit_failure", "warn"), ("ai_guard.audit_timeout", "10"),
                      ("ai_guard.require_ingest_context", "off"),
                      ("ai_guard.decrypt_requires_ssl", "off"),
+                     ("ai_guard.row_membership", "off"),
                      ("session_replication_role", "replica")):
         refused(ds, "data scientist cannot SET %s" % guc, "SET %s = %s" % (guc, val))
         refused(ds, "data scientist cannot set_config('%s')" % guc,
@@ -524,6 +525,28 @@ SELECT c.relname FROM pg_catalog.pg_class c
         tap(pid is not None, "a governed read with session_replication_role = replica is still recorded")
     except psycopg2.Error as e:
         tap(False, "a governed read with session_replication_role = replica", str(e).strip())
+
+    # ---- 10. row membership, impact queries and budgets ----
+    for t in ("pull_members", "pull_relations", "budgets", "models", "model_pulls"):
+        refused(ds, "data scientist cannot read ai_guard.%s" % t, "SELECT * FROM ai_guard.%s" % t)
+    refused(ds, "data scientist cannot look up a data subject's rows",
+            "SELECT * FROM ai_guard.subject_exposure('1')")
+    refused(ds, "data scientist cannot ask which pulls held given rows",
+            "SELECT * FROM ai_guard.erasure_impact('atk.events', '{1,2,3}')")
+    refused(ds, "data scientist cannot set its own budget",
+            "SELECT ai_guard.set_budget('%s', 'training', 1000000, '1 day')" % DS)
+    refused(ds, "data scientist cannot drop a budget",
+            "SELECT ai_guard.drop_budget('%s', 'training')" % OTHER)
+    q(su, "SELECT ai_guard.set_budget('%s', 'training', 3, '1 hour')" % OTHER)
+    refused(other, "a pull beyond the budget is stopped",
+            "SELECT * FROM atk_masked.customers")
+    c = connect(OTHER, options="-c ai_guard.purpose=training:other-model")
+    refused(c, "another purpose of the same class is charged to the same budget",
+            "SELECT id FROM atk_masked.customers LIMIT 1")
+    refused(c, "a cursor does not escape the budget",
+            "DECLARE cur CURSOR FOR SELECT id FROM atk_masked.customers; FETCH 10 FROM cur")
+    c.close()
+    q(su, "SELECT ai_guard.drop_budget('%s', 'training')" % OTHER)
 
     # ---- the audit survived all of it ----
     q(su, "SELECT ai_guard.audit_flush()")
