@@ -150,12 +150,19 @@ SELECT count(*) FROM ai_guard.erasure_impact('regress_lin.orders', '{0, -5, NULL
 SELECT * FROM ai_guard.erasure_impact('regress_lin.forge', '{1}');
 SELECT * FROM ai_guard.erasure_impact(NULL, '{1}');
 
+-- models: one trained on the masked-view pull (customer 3 is in it), one on
+-- the join (French customers only: customer 3 is not)
+SELECT ai_guard.register_model('regress-lin-a', '1', ARRAY[:p_view]) IS NOT NULL AS model_a;
+SELECT ai_guard.register_model('regress-lin-b', '1', ARRAY[:p_join]) IS NOT NULL AS model_b;
 -- a data subject: customer 3's rows in both tables, and the pulls that held them
 SELECT e.relation, cardinality(e.row_ids) AS rows, n.name, e.membership, e.matched_rows
   FROM ai_guard.subject_exposure('3') e
   JOIN pull_names n USING (pull_id)
  ORDER BY 1, e.pull_id;
 SELECT count(*) AS nobody FROM ai_guard.subject_exposure('no such customer');
+-- exactly the models that contain customer 3
+SELECT DISTINCT model_name FROM ai_guard.subject_exposure('3')
+ WHERE model_name LIKE 'regress-lin-%' ORDER BY 1;
 -- only for roles that may read the audit
 SET ROLE regress_lin_ds;
 SELECT * FROM ai_guard.subject_exposure('3');
@@ -163,7 +170,8 @@ RESET ROLE;
 
 -- quarantine: the pulls that used the vendor's rows
 SELECT ai_guard.quarantine('vendor', 'poisoned labels') AS q \gset
-SELECT n.name, q.relation, q.membership, q.quarantined_batches = ARRAY[:vendor]::int8[] AS batches_named
+SELECT n.name, q.relation, q.membership, q.quarantined_batches = ARRAY[:vendor]::int8[] AS batches_named,
+       q.model_name
   FROM ai_guard.quarantine_impact(:q) q
   JOIN pull_names n USING (pull_id)
  ORDER BY q.pull_id;
@@ -186,6 +194,7 @@ SELECT intact, broken_pull_id = :p_join AS at_pull,
 ROLLBACK;
 SELECT intact FROM ai_guard.verify_audit();
 
+DELETE FROM ai_guard.models WHERE name LIKE 'regress-lin-%';
 DROP SCHEMA regress_lin_m CASCADE;
 DROP SCHEMA regress_lin CASCADE;
 SELECT ai_guard.revoke_purpose('regress_lin_ds', 'training');
