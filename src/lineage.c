@@ -563,7 +563,7 @@ struct AgMembers
 };
 
 #define REASON_SHAPE "the query reads it through a set operation, DISTINCT, a window function, a CTE, a sublink or an aggregating subquery"
-#define REASON_WRITE "the statement is not a SELECT: its rows went into a table, not to a client"
+#define REASON_WRITE "the statement is a write: the rows it reads or returns are not traced"
 #define REASON_COPY "COPY of a table reads it without a plan; COPY (SELECT ...) TO records exact membership"
 #define REASON_OFF "ai_guard.row_membership was off"
 
