@@ -98,7 +98,9 @@ static bool members_missing = false;	/* extension not updated to 0.2 yet */
 static void
 tracked_relcache_cb(Datum arg, Oid relid)
 {
-	if (!OidIsValid(relid) || relid == tracked_catalog || relid == governed_catalog)
+	/* without the catalog (no extension yet), any change may be its creation */
+	if (!OidIsValid(relid) || !OidIsValid(tracked_catalog) ||
+		relid == tracked_catalog || relid == governed_catalog)
 		tracked_valid = false;
 }
 

@@ -132,6 +132,31 @@ ok(m == "unknown" and ids == [], "DISTINCT: membership unknown, no ids")
 A.execute("SELECT intact FROM ai_guard.verify_audit()")
 ok(A.fetchone()[0] is True, "the audit chain verifies")
 
+# a session that planned queries before CREATE EXTENSION records membership
+# once the extension and a tracked table exist
+A.execute("DROP DATABASE IF EXISTS regress_lclients_fresh")
+A.execute("CREATE DATABASE regress_lclients_fresh")
+fresh = psycopg2.connect(dbname="regress_lclients_fresh", user="postgres")
+fresh.autocommit = True
+F = fresh.cursor()
+F.execute("SELECT 1")
+F.execute("CREATE EXTENSION ai_guard")
+F.execute("CREATE TABLE t (id int)")
+F.execute("SELECT ai_guard.track('t')")
+F.execute("SELECT ai_guard.begin_ingest('fresh', 'MIT', '{training}')")
+F.execute("INSERT INTO t SELECT generate_series(1, 10)")
+F.execute("SELECT ai_guard.end_ingest()")
+F.execute("SET ai_guard.purpose = 'training:fresh'")
+F.execute("SELECT id FROM t WHERE id <= 4")
+F.execute("SELECT ai_guard.last_pull_id()")
+p = F.fetchone()[0]
+F.execute("SELECT ai_guard.audit_flush()")
+F.execute("SELECT membership, row_count FROM ai_guard.pull_relations WHERE pull_id = %s", (p,))
+got = F.fetchall()
+ok(got == [("exact", 4)], "a session older than the extension records exact membership", got)
+fresh.close()
+A.execute("DROP DATABASE regress_lclients_fresh WITH (FORCE)")
+
 ds.close()
 A.execute("RESET ai_guard.purpose")
 A.execute("SELECT ai_guard.revoke_purpose('regress_lclients_ds', 'training')")
