@@ -15,10 +15,14 @@
 
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
 #include "utils/builtins.h"
+#include "utils/syscache.h"
 #include "utils/guc.h"
 
 #include "ai_guard.h"
+#include "digest.h"
 #include "crypto_sql.h"
 #include "masking_sql.h"
 #include "provenance.h"
@@ -165,4 +169,61 @@ Datum
 ai_guard_version(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(AI_GUARD_VERSION));
+}
+
+/*
+ * Argument checks shared by the SQL functions that take a role and a purpose
+ * (grant_purpose, revoke_purpose, set_budget, drop_budget).
+ */
+
+/* A purpose argument: a class, or a class, ":" and a detail. */
+char *
+ai_guard_purpose_arg(FunctionCallInfo fcinfo, int argno)
+{
+	char	   *purpose;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("purpose must not be NULL")));
+	purpose = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (ag_purpose_class_len(purpose, strlen(purpose)) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid purpose"),
+				 errdetail("A purpose is a class of 1 to 63 lower-case letters, digits, \"_\" or \"-\", optionally followed by \":\" and a detail, at most 1024 bytes without control characters."),
+				 errhint("For example \"training\" or \"training:churn-v3\".")));
+	return purpose;
+}
+
+/* A regrole argument, as the name Datum the catalogs store. */
+Datum
+ai_guard_role_name_arg(FunctionCallInfo fcinfo, int argno)
+{
+	char	   *name;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("role must not be NULL")));
+	name = GetUserNameFromId(PG_GETARG_OID(argno), true);
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("role with OID %u does not exist", PG_GETARG_OID(argno))));
+	return DirectFunctionCall1(namein, CStringGetDatum(name));
+}
+
+/* The owner of a relation (of the extension, for its own tables). */
+Oid
+ai_guard_relation_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
 }

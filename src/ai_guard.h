@@ -8,6 +8,8 @@
 #ifndef AI_GUARD_H
 #define AI_GUARD_H
 
+#include "fmgr.h"
+
 /* GUC variables (ai_guard.c) */
 extern char *ai_guard_purpose;
 
@@ -26,5 +28,10 @@ typedef struct AgOwnerContext
 extern int	ai_guard_pin_search_path(void);
 extern void ai_guard_become_owner(Oid owner, AgOwnerContext *ctx);
 extern void ai_guard_restore_caller(AgOwnerContext *ctx);
+
+/* argument checks and look-ups shared by the SQL functions */
+extern char *ai_guard_purpose_arg(FunctionCallInfo fcinfo, int argno);
+extern Datum ai_guard_role_name_arg(FunctionCallInfo fcinfo, int argno);
+extern Oid	ai_guard_relation_owner(Oid relid);
 
 #endif							/* AI_GUARD_H */

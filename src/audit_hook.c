@@ -1859,49 +1859,13 @@ ai_guard_governed_changed(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
-static const char *
-checked_purpose(FunctionCallInfo fcinfo, int argno)
-{
-	char	   *purpose;
-
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("purpose must not be NULL")));
-	purpose = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	if (ag_purpose_class_len(purpose, strlen(purpose)) < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid purpose"),
-				 errdetail("A purpose is a class of 1 to 63 lower-case letters, digits, \"_\" or \"-\", optionally followed by \":\" and a detail, at most 1024 bytes without control characters."),
-				 errhint("For example \"training\" or \"training:churn-v3\".")));
-	return purpose;
-}
-
-static Datum
-checked_role_name(FunctionCallInfo fcinfo)
-{
-	char	   *name;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("role must not be NULL")));
-	name = GetUserNameFromId(PG_GETARG_OID(0), true);
-	if (name == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("role with OID %u does not exist", PG_GETARG_OID(0))));
-	return DirectFunctionCall1(namein, CStringGetDatum(name));
-}
-
 /* SQL function: ai_guard.grant_purpose(regrole, text, timestamptz) */
 PG_FUNCTION_INFO_V1(ai_guard_grant_purpose);
 Datum
 ai_guard_grant_purpose(PG_FUNCTION_ARGS)
 {
-	Datum		role = checked_role_name(fcinfo);
-	const char *purpose = checked_purpose(fcinfo, 1);
+	Datum		role = ai_guard_role_name_arg(fcinfo, 0);
+	const char *purpose = ai_guard_purpose_arg(fcinfo, 1);
 	Oid			types[4] = {NAMEOID, TEXTOID, TIMESTAMPTZOID, NAMEOID};
 	Datum		values[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};
@@ -1934,8 +1898,8 @@ PG_FUNCTION_INFO_V1(ai_guard_revoke_purpose);
 Datum
 ai_guard_revoke_purpose(PG_FUNCTION_ARGS)
 {
-	Datum		role = checked_role_name(fcinfo);
-	const char *purpose = checked_purpose(fcinfo, 1);
+	Datum		role = ai_guard_role_name_arg(fcinfo, 0);
+	const char *purpose = ai_guard_purpose_arg(fcinfo, 1);
 	Oid			types[2] = {NAMEOID, TEXTOID};
 	Datum		values[2];
 	uint64		n;

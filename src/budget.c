@@ -31,7 +31,6 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "ai_guard.h"
@@ -50,20 +49,6 @@ budget_covers(const char *bpurpose, const char *purpose)
 	return strcmp(bpurpose, purpose) == 0 ||
 		(class_len > 0 && strlen(bpurpose) == (size_t) class_len &&
 		 strncmp(bpurpose, purpose, class_len) == 0);
-}
-
-/* The owner of the extension's tables (whose rights the budget query uses). */
-static Oid
-catalog_owner(Oid relid)
-{
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
 }
 
 int64
@@ -125,7 +110,7 @@ ai_guard_budget_left(const char *role, const char *purpose, char **detail)
 	}
 
 	/* the least left under every budget that applies */
-	ai_guard_become_owner(catalog_owner(relid), &oc);
+	ai_guard_become_owner(ai_guard_relation_owner(relid), &oc);
 	PG_TRY();
 	{
 		Oid			types[2] = {NAMEOID, TEXTOID};
@@ -187,41 +172,6 @@ ai_guard_budget_left(const char *role, const char *purpose, char **detail)
  *------------------------------------------------------------------------
  */
 
-static char *
-checked_budget_purpose(FunctionCallInfo fcinfo, int argno)
-{
-	char	   *purpose;
-
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("purpose must not be NULL")));
-	purpose = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	if (ag_purpose_class_len(purpose, strlen(purpose)) < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid purpose"),
-				 errhint("A budget names a purpose class such as \"training\" or a full purpose such as \"training:churn-v3\".")));
-	return purpose;
-}
-
-static Datum
-checked_role(FunctionCallInfo fcinfo)
-{
-	char	   *name;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("role must not be NULL")));
-	name = GetUserNameFromId(PG_GETARG_OID(0), true);
-	if (name == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("role with OID %u does not exist", PG_GETARG_OID(0))));
-	return DirectFunctionCall1(namein, CStringGetDatum(name));
-}
-
 static uint64
 budget_sql(const char *sql, int nargs, Oid *types, Datum *values)
 {
@@ -234,7 +184,7 @@ budget_sql(const char *sql, int nargs, Oid *types, Datum *values)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("ai_guard.budgets does not exist")));
-	ai_guard_become_owner(catalog_owner(relid), &oc);
+	ai_guard_become_owner(ai_guard_relation_owner(relid), &oc);
 	PG_TRY();
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
@@ -257,8 +207,8 @@ PG_FUNCTION_INFO_V1(ai_guard_set_budget);
 Datum
 ai_guard_set_budget(PG_FUNCTION_ARGS)
 {
-	Datum		role = checked_role(fcinfo);
-	char	   *purpose = checked_budget_purpose(fcinfo, 1);
+	Datum		role = ai_guard_role_name_arg(fcinfo, 0);
+	char	   *purpose = ai_guard_purpose_arg(fcinfo, 1);
 	Interval   *per;
 	Oid			types[5] = {NAMEOID, TEXTOID, INT8OID, INTERVALOID, NAMEOID};
 	Datum		values[5];
@@ -300,8 +250,8 @@ PG_FUNCTION_INFO_V1(ai_guard_drop_budget);
 Datum
 ai_guard_drop_budget(PG_FUNCTION_ARGS)
 {
-	Datum		role = checked_role(fcinfo);
-	char	   *purpose = checked_budget_purpose(fcinfo, 1);
+	Datum		role = ai_guard_role_name_arg(fcinfo, 0);
+	char	   *purpose = ai_guard_purpose_arg(fcinfo, 1);
 	Oid			types[2] = {NAMEOID, TEXTOID};
 	Datum		values[2];
 

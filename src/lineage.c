@@ -37,7 +37,6 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_aggregate.h"
-#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -57,7 +56,6 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
 
 #include "ai_guard.h"
 #include "audit_writer.h"
@@ -1084,14 +1082,7 @@ ai_guard_subject_rows(PG_FUNCTION_ARGS)
 				 errmsg("permission denied to look up a data subject's rows"),
 				 errdetail("Looking up a data subject needs SELECT on ai_guard.pull_members, as a compliance role has.")));
 	InitMaterializedSRF(fcinfo, 0);
-	{
-		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(members));
-
-		if (!HeapTupleIsValid(tup))
-			elog(ERROR, "cache lookup failed for relation %u", members);
-		owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;	/* the extension's owner */
-		ReleaseSysCache(tup);
-	}
+	owner = ai_guard_relation_owner(members);	/* the extension's owner */
 	if (!tracked_valid)
 		load_tracked();
 
