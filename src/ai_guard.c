@@ -18,6 +18,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_class.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "utils/guc.h"
 
@@ -226,4 +227,16 @@ ai_guard_relation_owner(Oid relid)
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
 	return owner;
+}
+
+/* schema.name of a relation, quoted as needed; its OID if it is gone */
+char *
+ai_guard_qualified_name(Oid relid)
+{
+	char	   *nsp = get_namespace_name(get_rel_namespace(relid));
+	char	   *name = get_rel_name(relid);
+
+	if (nsp == NULL || name == NULL)
+		return psprintf("%u", relid);
+	return quote_qualified_identifier(nsp, name);
 }

@@ -33,5 +33,6 @@ extern void ai_guard_restore_caller(AgOwnerContext *ctx);
 extern char *ai_guard_purpose_arg(FunctionCallInfo fcinfo, int argno);
 extern Datum ai_guard_role_name_arg(FunctionCallInfo fcinfo, int argno);
 extern Oid	ai_guard_relation_owner(Oid relid);
+extern char *ai_guard_qualified_name(Oid relid);
 
 #endif							/* AI_GUARD_H */

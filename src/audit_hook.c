@@ -365,17 +365,6 @@ audit_active(void)
  *------------------------------------------------------------------------
  */
 
-static char *
-qualified_name(Oid relid)
-{
-	char	   *nsp = get_namespace_name(get_rel_namespace(relid));
-	char	   *name = get_rel_name(relid);
-
-	if (nsp == NULL || name == NULL)
-		return psprintf("%u", relid);
-	return quote_qualified_identifier(nsp, name);
-}
-
 static List *
 add_distinct(List *list, char *s)
 {
@@ -406,7 +395,7 @@ list_has(List *list, const char *s)
 static char *
 column_name(Oid govrel, const char *attname)
 {
-	return psprintf("%s.%s", qualified_name(govrel), quote_identifier(attname));
+	return psprintf("%s.%s", ai_guard_qualified_name(govrel), quote_identifier(attname));
 }
 
 /*
@@ -594,7 +583,7 @@ detect_read(QueryDesc *qd)
 				RangeTblEntry *t = rt_fetch(linitial_int(ps->resultRelations),
 											ps->rtable);
 
-				info->target = qualified_name(t->relid);
+				info->target = ai_guard_qualified_name(t->relid);
 			}
 		}
 		else if (ps->hasReturning)
@@ -621,7 +610,7 @@ detect_read(QueryDesc *qd)
 		if (ps->commandType != CMD_SELECT && !ps->hasReturning &&
 			list_member_int(ps->resultRelations, rti))
 			continue;
-		info->relations = add_distinct(info->relations, qualified_name(gov));
+		info->relations = add_distinct(info->relations, ai_guard_qualified_name(gov));
 
 		col = -1;
 		while ((col = bms_next_member(rte->selectedCols, col)) >= 0)
@@ -1487,7 +1476,7 @@ begin_copy_rel(CopyStmt *stmt, const char *queryString, QueryEnvironment *env)
 	info = palloc0(sizeof(AgReadInfo));
 	info->kind = "copy";
 	info->returned_known = true;
-	info->relations = list_make1(qualified_name(gov));
+	info->relations = list_make1(ai_guard_qualified_name(gov));
 	encrypted_cols = load_encrypted_columns();
 	rel = table_open(relid, AccessShareLock);
 	desc = RelationGetDescr(rel);
@@ -1560,7 +1549,7 @@ ag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		RangeVar   *rv = ((RefreshMatViewStmt *) parsetree)->relation;
 		Oid			relid = RangeVarGetRelid(rv, NoLock, true);
 
-		pending_target = OidIsValid(relid) ? qualified_name(relid) :
+		pending_target = OidIsValid(relid) ? ai_guard_qualified_name(relid) :
 			pstrdup(quote_identifier(rv->relname));
 		pending_target_level = nest_level;
 	}

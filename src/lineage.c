@@ -220,17 +220,6 @@ tracing_active(void)
 	return row_membership && membership_active();
 }
 
-static char *
-qualified_name(Oid relid)
-{
-	char	   *nsp = get_namespace_name(get_rel_namespace(relid));
-	char	   *name = get_rel_name(relid);
-
-	if (nsp == NULL || name == NULL)
-		return psprintf("%u", relid);
-	return quote_qualified_identifier(nsp, name);
-}
-
 /*------------------------------------------------------------------------
  * Planner: carrying row ids to the output
  *------------------------------------------------------------------------
@@ -598,7 +587,7 @@ members_rel(AgMembers *m, Oid root)
 	r = &m->rels[m->nrels++];
 	memset(r, 0, sizeof(RelMembers));
 	r->root = root;
-	r->name = qualified_name(root);
+	r->name = ai_guard_qualified_name(root);
 	r->known = true;
 	mem.ctx = m->cxt;
 	ag_rowset_builder_init(&r->ids, &mem);
@@ -1135,7 +1124,7 @@ ai_guard_subject_rows(PG_FUNCTION_ARGS)
 						   " WHERE CAST(%s AS pg_catalog.text) OPERATOR(pg_catalog.=) $1",
 						   quote_identifier(NameStr(t->rowcol)),
 						   quote_identifier(NameStr(t->rowcol)),
-						   qualified_name(t->relid),
+						   ai_guard_qualified_name(t->relid),
 						   quote_identifier((char *) lfirst(lcol)));
 			args[0] = PointerGetDatum(value);
 			if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
