@@ -1,7 +1,7 @@
 /*
  * Row membership (src/lineage.c): which rows of tracked relations each pull
- * delivered, written by the audit writer next to the pull's record, and the
- * impact queries that read it.
+ * delivered, written by the audit writer next to the pull's record and
+ * hash-chained with it; read by the impact queries (55_impact.sql).
  */
 
 /*---- membership catalog ----*/
