@@ -13,6 +13,7 @@
  */
 #include "postgres.h"
 
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "access/htup_details.h"
@@ -239,4 +240,36 @@ ai_guard_qualified_name(Oid relid)
 	if (nsp == NULL || name == NULL)
 		return psprintf("%u", relid);
 	return quote_qualified_identifier(nsp, name);
+}
+
+/*
+ * Runs sql with arguments as owner (the extension's owner, so that callers
+ * need no rights on its tables), search_path pinned; returns SPI_processed.
+ */
+uint64
+ai_guard_exec_as_owner(Oid owner, const char *sql, int nargs, Oid *types,
+					   Datum *values, const char *nulls)
+{
+	AgOwnerContext octx;
+	volatile uint64 processed = 0;
+
+	ai_guard_become_owner(owner, &octx);
+	PG_TRY();
+	{
+		int			rc;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+		if (rc < 0)
+			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+		processed = SPI_processed;
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		ai_guard_restore_caller(&octx);
+	}
+	PG_END_TRY();
+	return processed;
 }

@@ -34,5 +34,7 @@ extern char *ai_guard_purpose_arg(FunctionCallInfo fcinfo, int argno);
 extern Datum ai_guard_role_name_arg(FunctionCallInfo fcinfo, int argno);
 extern Oid	ai_guard_relation_owner(Oid relid);
 extern char *ai_guard_qualified_name(Oid relid);
+extern uint64 ai_guard_exec_as_owner(Oid owner, const char *sql, int nargs,
+									 Oid *types, Datum *values, const char *nulls);
 
 #endif							/* AI_GUARD_H */

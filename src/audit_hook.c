@@ -1720,42 +1720,14 @@ static uint64
 run_as_owner(const char *sql, int nargs, Oid *types, Datum *values,
 			 const char *nulls)
 {
-	Oid			owner;
-	AgOwnerContext octx;
-	HeapTuple	tup;
-	volatile uint64 processed = 0;
-
 	if (!cache_valid)
 		load_governed();
 	if (!OidIsValid(gr_relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("extension \"ai_guard\" is not installed in this database")));
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(gr_relid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", gr_relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-
-	ai_guard_become_owner(owner, &octx);
-	PG_TRY();
-	{
-		int			rc;
-
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
-		if (rc < 0)
-			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
-		processed = SPI_processed;
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		ai_guard_restore_caller(&octx);
-	}
-	PG_END_TRY();
-	return processed;
+	return ai_guard_exec_as_owner(ai_guard_relation_owner(gr_relid), sql,
+								  nargs, types, values, nulls);
 }
 
 static Oid

@@ -177,29 +177,13 @@ budget_sql(const char *sql, int nargs, Oid *types, Datum *values)
 {
 	Oid			nsp = get_namespace_oid(AG_SCHEMA, false);
 	Oid			relid = get_relname_relid("budgets", nsp);
-	AgOwnerContext oc;
-	uint64		n = 0;
 
 	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("ai_guard.budgets does not exist")));
-	ai_guard_become_owner(ai_guard_relation_owner(relid), &oc);
-	PG_TRY();
-	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		if (SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0) < 0)
-			elog(ERROR, "could not change the row budgets");
-		n = SPI_processed;
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		ai_guard_restore_caller(&oc);
-	}
-	PG_END_TRY();
-	return n;
+	return ai_guard_exec_as_owner(ai_guard_relation_owner(relid), sql,
+								  nargs, types, values, NULL);
 }
 
 /* SQL function: ai_guard.set_budget(regrole, text, int8, interval) */

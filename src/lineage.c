@@ -977,15 +977,6 @@ ai_guard_rowset_ids(PG_FUNCTION_ARGS)
 	SRF_RETURN_NEXT(fctx, Int64GetDatum((int64) id));
 }
 
-static int
-u64_cmp(const void *a, const void *b)
-{
-	uint64		x = *(const uint64 *) a;
-	uint64		y = *(const uint64 *) b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* ai_guard.rowset_count_in(bytea, int8[]): how many of the ids the set holds */
 PG_FUNCTION_INFO_V1(ai_guard_rowset_count_in);
 Datum
@@ -1023,15 +1014,7 @@ ai_guard_rowset_count_in(PG_FUNCTION_ARGS)
 		q[k++] = (uint64) v;
 	}
 	if (!sorted)
-	{
-		int			j = 0;
-
-		qsort(q, k, sizeof(uint64), u64_cmp);
-		for (i = 0; i < k; i++)
-			if (j == 0 || q[i] != q[j - 1])
-				q[j++] = q[i];
-		k = j;
-	}
+		k = (int) ag_rowset_sort_unique(q, k);
 	found = ag_rowset_count_in((const uint8 *) VARDATA_ANY(data),
 							   VARSIZE_ANY_EXHDR(data), q, k);
 	if (found < 0)
