@@ -15,6 +15,8 @@ SELECT ai_guard.create_key('regress_pz_linkable', 'hmac-sha256', true) > 0 AS cr
 SELECT ai_guard.create_key('regress_pz_aes', 'aes-256-gcm') > 0 AS created;
 SELECT ai_guard.grant_key('regress_pz', 'regress_pseudo_scientist', 'pseudonymize');
 SELECT ai_guard.grant_key('regress_pz_linkable', 'regress_pseudo_scientist', 'pseudonymize');
+SELECT ai_guard.grant_purpose('regress_pseudo_scientist', 'training');
+SELECT ai_guard.grant_purpose('regress_pseudo_scientist', 'analytics:q3');
 
 SET ROLE regress_pseudo_scientist;
 SET ai_guard.purpose = 'training:churn-v3';
@@ -36,11 +38,21 @@ SET ai_guard.purpose = 'analytics:q3';
 SELECT ai_guard.pseudonymize('alice@example.com', 'regress_pz') <> a1 AS other_class_other_pseudonym,
        ai_guard.pseudonymize('alice@example.com', 'regress_pz_linkable') = l1 AS linkable_same
   FROM p;
+-- the class is the pseudonym's domain: only under a purpose granted to the
+-- caller (else pseudonyms could be linked across purposes), and not without one
+SET ai_guard.purpose = 'marketing:q3';
+SELECT pg_temp.try($$SELECT ai_guard.pseudonymize('alice@example.com', 'regress_pz')$$);
+SET ai_guard.purpose = 'analytics:q4';
+SELECT pg_temp.try($$SELECT ai_guard.pseudonymize('alice@example.com', 'regress_pz')$$);
 RESET ai_guard.purpose;
-SELECT ai_guard.pseudonymize('alice@example.com', 'regress_pz') <> a1 AS no_purpose_differs FROM p;
+SELECT pg_temp.try($$SELECT ai_guard.pseudonymize('alice@example.com', 'regress_pz')$$);
+-- a linkable key has one domain: no purpose needed
+SELECT ai_guard.pseudonymize('alice@example.com', 'regress_pz_linkable') = l1 AS linkable_no_purpose FROM p;
 -- NULL in, NULL out; the empty string has a pseudonym too
+SET ai_guard.purpose = 'training:churn-v3';
 SELECT ai_guard.pseudonymize(NULL, 'regress_pz') IS NULL AS null_is_null,
        length(ai_guard.pseudonymize('', 'regress_pz')) AS empty_len;
+RESET ai_guard.purpose;
 -- an aes key cannot make pseudonyms
 SELECT pg_temp.try($$SELECT ai_guard.pseudonymize('x', 'regress_pz_aes')$$);
 SELECT pg_temp.try($$SELECT ai_guard.pseudonymize('x', 'regress_nosuch')$$);
@@ -63,4 +75,6 @@ RESET ROLE;
 DELETE FROM ai_guard.key_grants WHERE key_id IN (SELECT key_id FROM ai_guard.keys WHERE name LIKE 'regress%');
 DELETE FROM ai_guard.key_versions WHERE key_id IN (SELECT key_id FROM ai_guard.keys WHERE name LIKE 'regress%');
 DELETE FROM ai_guard.keys WHERE name LIKE 'regress%';
+SELECT ai_guard.revoke_purpose('regress_pseudo_scientist', 'training');
+SELECT ai_guard.revoke_purpose('regress_pseudo_scientist', 'analytics:q3');
 DROP ROLE regress_pseudo_scientist, regress_pseudo_outsider;

@@ -127,8 +127,10 @@ SELECT ai_guard_row_id <> 434343 AS overwritten_again FROM regress_prov.items WH
 
 -- UPDATE recomputes the digest, records who and when, keeps the tags
 SELECT ai_guard_row_id AS rid, ai_guard_batch AS rb FROM regress_prov.items WHERE id = 3 \gset
+-- an UPDATE reads the rows it changes: without a declared purpose it is
+-- refused, and with one the consent policy applies to it too
+SELECT ai_guard.grant_purpose('regress_prov_writer', 'training');
 SET ROLE regress_prov_writer;
--- the consent policy applies to UPDATE too: no declared purpose, no rows
 UPDATE regress_prov.items SET name = 'PLUM' WHERE id = 3;
 SET ai_guard.purpose = 'training:cleanup';
 UPDATE regress_prov.items SET name = 'PLUM', ai_guard_row_id = 7, ai_guard_batch = 1 WHERE id = 3;
@@ -201,4 +203,5 @@ SELECT (SELECT count(*) FROM ai_guard.tracked_relations WHERE rel::oid = :gone_o
 DROP SCHEMA regress_prov CASCADE;
 DROP SERVER regress_prov_srv;
 DROP FOREIGN DATA WRAPPER regress_prov_fdw;
+SELECT ai_guard.revoke_purpose('regress_prov_writer', 'training');
 DROP ROLE regress_prov_writer;

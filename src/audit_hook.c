@@ -66,6 +66,7 @@
 #include "utils/memutils.h"
 #include "utils/portal.h"
 #include "utils/queryjumble.h"
+#include "utils/rls.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -102,6 +103,8 @@ extern PGDLLIMPORT const PQcommMethods *PqCommMethods;
 #include "digest.h"
 #include "budget.h"
 #include "lineage.h"
+#include "plan_walk.h"
+#include "read_counts.h"
 
 #define AG_SCHEMA			"ai_guard"
 #define AG_MAX_QUERY_TEXT	32768
@@ -125,6 +128,7 @@ static int	nest_level = 0;
 /*---- the per-backend cache of governed relations ----*/
 
 static bool cache_valid = false;
+static uint64 cache_invals = 0;	/* invalidations seen, to spot one mid-load */
 static bool ext_present = false;
 static Oid	gr_relid = InvalidOid;	/* ai_guard.governed_relations */
 static Oid *governed = NULL;	/* sorted */
@@ -169,6 +173,10 @@ struct AgPull
 	char	   *budget_detail;
 	const char *abort_status;	/* how an abort ends it, if not "failed" */
 	char	   *abort_detail;
+	char	   *purpose;		/* the purpose it was recorded under, or "" */
+	bool		errored;		/* its executor failed: the next abort ends it */
+	AgReadCounts *reads;		/* rows examined per governed relation */
+	bool		writes_rows;	/* a write into another relation: rows written */
 };
 
 static AgPull *pulls = NULL;
@@ -196,6 +204,7 @@ typedef struct AgReadInfo
 	List	   *masks;
 	bool		returned_known;
 	char	   *target;
+	bool		writes_rows;	/* governed rows written elsewhere: count them */
 }			AgReadInfo;
 
 static void finish_pull(AgPull *pull, const char *status, const char *detail);
@@ -209,7 +218,10 @@ static void
 governed_relcache_cb(Datum arg, Oid relid)
 {
 	if (!OidIsValid(relid) || relid == gr_relid || !ext_present)
+	{
 		cache_valid = false;
+		cache_invals++;
+	}
 }
 
 static int
@@ -232,21 +244,30 @@ load_governed(void)
 	Oid		   *buf;
 	int			n = 0;
 	int			cap = 16;
+	uint64		invals = cache_invals;
 
-	cache_valid = true;			/* an invalidation during the load resets it */
+	/*
+	 * The cache becomes valid only once loaded: an error on the way (a
+	 * cancel, a lock or statement timeout, out of memory) leaves it invalid,
+	 * so the next read loads it again instead of believing nothing is
+	 * governed (fail closed).
+	 */
+	cache_valid = false;
 	nsp = get_namespace_oid(AG_SCHEMA, true);
 	gr_relid = OidIsValid(nsp) ? get_relname_relid("governed_relations", nsp) : InvalidOid;
 	ext_present = OidIsValid(gr_relid);
 	n_governed = 0;
 	if (!ext_present)
+	{
+		cache_valid = (invals == cache_invals);
 		return;
+	}
 
 	/* it may be dropped (DROP EXTENSION) while we wait for its lock */
 	rel = try_relation_open(gr_relid, AccessShareLock);
 	if (rel == NULL)
 	{
 		ext_present = false;
-		cache_valid = false;
 		return;
 	}
 	buf = MemoryContextAlloc(TopMemoryContext, cap * sizeof(Oid));
@@ -279,6 +300,8 @@ load_governed(void)
 	for (n = 0; n < n_governed; n++)
 		if (get_rel_relkind(governed[n]) == RELKIND_PARTITIONED_TABLE)
 			governed_partitioned = true;
+	/* an invalidation during the load means it may already be stale */
+	cache_valid = (invals == cache_invals);
 }
 
 static inline bool
@@ -345,19 +368,41 @@ names_governed_walker(Node *node, void *context)
 static inline bool
 audit_active(void)
 {
-	if (ai_guard_am_audit_writer || IsParallelWorker() || !IsNormalProcessingMode())
+	if (ai_guard_am_audit_writer || !IsNormalProcessingMode())
 		return false;
 	/* ai_guard reading row ids for an impact query: no row leaves */
 	if (ai_guard_lineage_internal_read)
 		return false;
 	if (!IsTransactionState())
 		return false;
-	/* referential integrity checks run their own queries: not reads */
-	if (InNoForceRLSOperation())
-		return false;
 	if (!cache_valid)
 		load_governed();
 	return n_governed > 0;
+}
+
+/*
+ * The foreign-key query running now, if any.  PostgreSQL's own RI queries
+ * (a key check, a cascaded delete or update) are not reads: nothing leaves.
+ * They run in a security context of their own (InNoForceRLSOperation), but
+ * so does every piece of user code they fire (a BEFORE trigger on the
+ * referencing table, a user-defined equality operator), one executor level
+ * deeper: only the outermost executor in that context is exempt.
+ */
+static QueryDesc *ri_query = NULL;
+static int	ri_level = -1;
+static SubTransactionId ri_subid = InvalidSubTransactionId;
+
+static bool
+ri_query_exempt(QueryDesc *qd)
+{
+	if (!InNoForceRLSOperation())
+		return false;
+	if (ri_query != NULL && nest_level > ri_level)
+		return false;			/* user code the RI query runs */
+	ri_query = qd;
+	ri_level = nest_level;
+	ri_subid = GetCurrentSubTransactionId();
+	return true;
 }
 
 /*------------------------------------------------------------------------
@@ -521,6 +566,41 @@ trace_returned(AgReadInfo *info, Oid relid, AttrNumber attnum, int depth)
 	}
 }
 
+/* What the ModifyTable nodes of a plan do with governed relations */
+typedef struct AgWrites
+{
+	PlannedStmt *stmt;
+	Bitmapset  *read_targets;	/* governed targets whose rows are read */
+	Index		other_target;	/* first ungoverned target, or 0 */
+}			AgWrites;
+
+static bool
+find_writes(Plan *plan, void *context)
+{
+	AgWrites   *w = (AgWrites *) context;
+	ModifyTable *mt;
+	ListCell   *lc;
+
+	if (!IsA(plan, ModifyTable))
+		return false;
+	mt = (ModifyTable *) plan;
+	foreach(lc, mt->resultRelations)
+	{
+		Index		rti = lfirst_int(lc);
+		RangeTblEntry *rte = rt_fetch(rti, w->stmt->rtable);
+
+		if (!OidIsValid(governing_relid(rte->relid, rte->relkind)))
+		{
+			if (w->other_target == 0)
+				w->other_target = rti;
+		}
+		else if (mt->operation != CMD_INSERT ||
+				 mt->onConflictAction == ONCONFLICT_UPDATE)
+			w->read_targets = bms_add_member(w->read_targets, rti);
+	}
+	return false;
+}
+
 /*
  * Which governed relations a plan reads, and how.  Returns NULL for a plan
  * that reads none (the common case, kept cheap).
@@ -536,6 +616,7 @@ detect_read(QueryDesc *qd)
 	AgReadInfo *info;
 	List	   *encrypted_cols;
 	CommandDest mydest = qd->dest ? qd->dest->mydest : DestNone;
+	AgWrites	writes = {ps, NULL, 0};
 
 	if (ps->commandType == CMD_UTILITY)
 		return NULL;
@@ -557,6 +638,8 @@ detect_read(QueryDesc *qd)
 	}
 	if (!any)
 		return NULL;
+	if (ps->commandType != CMD_SELECT || ps->hasModifyingCTE)
+		(void) ai_guard_plan_walk(ps, find_writes, &writes);
 
 	info = palloc0(sizeof(AgReadInfo));
 	if (ps->commandType == CMD_SELECT)
@@ -574,22 +657,26 @@ detect_read(QueryDesc *qd)
 	}
 	else
 	{
-		/* INSERT/UPDATE/DELETE/MERGE */
-		if (source_governed)
+		/*
+		 * INSERT/UPDATE/DELETE/MERGE.  A write reads the governed relations
+		 * it selects from, and a governed target it updates, deletes or
+		 * merges into (its conditions and expressions see every row they
+		 * examine).  Only a plain INSERT into a governed relation that reads
+		 * none and returns nothing is no read.  Governed rows that go into
+		 * an ungoverned relation are a derivation of it.
+		 */
+		if (!source_governed && writes.read_targets == NULL && !ps->hasReturning)
+			return NULL;
+		if (writes.other_target > 0 &&
+			(source_governed || writes.read_targets != NULL))
 		{
 			info->kind = "derivation";
-			if (ps->resultRelations != NIL)
-			{
-				RangeTblEntry *t = rt_fetch(linitial_int(ps->resultRelations),
-											ps->rtable);
-
-				info->target = ai_guard_qualified_name(t->relid);
-			}
+			info->target = ai_guard_qualified_name(rt_fetch(writes.other_target,
+															ps->rtable)->relid);
+			info->writes_rows = !ps->hasReturning;
 		}
-		else if (ps->hasReturning)
-			info->kind = "read";
 		else
-			return NULL;		/* a write that returns nothing governed */
+			info->kind = "read";
 	}
 
 	/* relations and the columns referenced */
@@ -608,8 +695,9 @@ detect_read(QueryDesc *qd)
 		if (!OidIsValid(gov))
 			continue;
 		if (ps->commandType != CMD_SELECT && !ps->hasReturning &&
-			list_member_int(ps->resultRelations, rti))
-			continue;
+			list_member_int(ps->resultRelations, rti) &&
+			!bms_is_member(rti, writes.read_targets))
+			continue;			/* only written */
 		info->relations = add_distinct(info->relations, ai_guard_qualified_name(gov));
 
 		col = -1;
@@ -759,6 +847,30 @@ purpose_granted(Oid roleid, const char *purpose)
 	return granted;
 }
 
+/* the last answer of ai_guard_purpose_granted, for this transaction */
+static LocalTransactionId granted_lxid = InvalidLocalTransactionId;
+static Oid	granted_role = InvalidOid;
+static char granted_purpose[NAMEDATALEN * 4];
+static bool granted_answer = false;
+
+bool
+ai_guard_purpose_granted(Oid roleid, const char *purpose)
+{
+	if (granted_lxid == MyProc->lxid && granted_role == roleid &&
+		strcmp(granted_purpose, purpose) == 0)
+		return granted_answer;
+	granted_answer = purpose_granted(roleid, purpose);
+	if (strlen(purpose) < sizeof(granted_purpose))
+	{
+		strlcpy(granted_purpose, purpose, sizeof(granted_purpose));
+		granted_role = roleid;
+		granted_lxid = MyProc->lxid;
+	}
+	else
+		granted_lxid = InvalidLocalTransactionId;
+	return granted_answer;
+}
+
 /*------------------------------------------------------------------------
  * Records
  *------------------------------------------------------------------------
@@ -844,9 +956,20 @@ build_start(AgAuditMsg *msg, const char *status, AgReadInfo *info,
 
 	for (i = 0; i < nparams; i++)
 	{
-		Oid			t = params->params[i].ptype;
+		ParamExternData workspace;
+		ParamExternData *prm = &params->params[i];
+		Oid			t;
 
-		ptypes = lappend(ptypes, OidIsValid(t) ? format_type_be(t) : "unknown");
+		/*
+		 * A dynamic parameter list (PL/pgSQL's) fills its entries only when
+		 * fetched; ask for the type without evaluating anything.
+		 */
+		if (params->paramFetch != NULL)
+			prm = params->paramFetch(params, i + 1, true, &workspace);
+		t = prm ? prm->ptype : InvalidOid;
+		ptypes = lappend(ptypes, OidIsValid(t) ?
+						 format_type_extended(t, -1, FORMAT_TYPE_ALLOW_INVALID) :
+						 "unknown");
 	}
 
 	ai_guard_audit_msg_init(msg, AG_MSG_START);
@@ -1040,6 +1163,7 @@ begin_pull(AgReadInfo *info, QueryDesc *qd, const char *query,
 	pull->level = nest_level;
 	pull->subid = GetCurrentSubTransactionId();
 	pull->budget_left = budget_left;
+	pull->purpose = MemoryContextStrdup(cxt, purpose ? purpose : "");
 	if (budget_detail)
 		pull->budget_detail = MemoryContextStrdup(cxt, budget_detail);
 	pull->sha = ag_sha256_new();
@@ -1075,7 +1199,7 @@ finish_pull(AgPull *pull, const char *status, const char *detail)
 	}
 	if (copy_pull == pull)
 		copy_pull = NULL;
-	have_digest = ag_sha256_final_hex(pull->sha, hex);
+	have_digest = pull->sha != NULL && ag_sha256_final_hex(pull->sha, hex);
 	ag_sha256_free(pull->sha);
 	pull->sha = NULL;
 
@@ -1097,6 +1221,7 @@ finish_pull(AgPull *pull, const char *status, const char *detail)
 		ai_guard_audit_msg_add_int64(&msg, (int64) pull->bytes);
 		ai_guard_audit_msg_add(&msg, have_digest ? hex : NULL);
 		ai_guard_audit_msg_add(&msg, detail);
+		ai_guard_audit_msg_add(&msg, ai_guard_read_counts_json(pull->reads));
 		if (!ai_guard_audit_submit(&msg, false, &dummy, &why))
 			ereport(WARNING,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -1312,8 +1437,28 @@ ag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	AgReadInfo *info = NULL;
 
-	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY) && audit_active())
+	/*
+	 * A parallel worker runs its share of the leader's plan at level 0: the
+	 * leader recorded that read.  Any other governed read in a worker comes
+	 * from a function the plan calls; a worker cannot record it, so it is
+	 * refused.
+	 */
+	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY) &&
+		!(IsParallelWorker() && nest_level == 0) &&
+		audit_active() && !ri_query_exempt(queryDesc))
+	{
 		info = detect_read(queryDesc);
+		if (info && IsParallelWorker())
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("governed relation %s cannot be read in a parallel worker",
+							relations_text(info)),
+					 errdetail("A function running in a parallel worker read a governed relation; such a read cannot be recorded."),
+					 errhint("Mark the function PARALLEL RESTRICTED or PARALLEL UNSAFE.")));
+	}
+
+	if (info)
+		ai_guard_read_counts_prepare(queryDesc);
 
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
@@ -1327,6 +1472,8 @@ ag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		pull = begin_pull(info, queryDesc, queryDesc->sourceText,
 						  queryDesc->params, queryDesc->snapshot,
 						  (int64) queryDesc->plannedstmt->queryId);
+		pull->reads = ai_guard_read_counts_begin(queryDesc, governing_relid, pull->cxt);
+		pull->writes_rows = info->writes_rows;
 		pull->members = ai_guard_members_begin(queryDesc->plannedstmt, pull->cxt);
 		if (strcmp(info->kind, "copy") == 0 && copy_level == nest_level - 1 &&
 			saved_comm != NULL)
@@ -1356,6 +1503,19 @@ ag_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	DestReceiver *orig = queryDesc->dest;
 	EState	   *estate = queryDesc->estate;
 	JunkFilter *junk = estate ? estate->es_junkFilter : NULL;
+
+	/*
+	 * Rows fetched later from a cursor are read under the purpose its record
+	 * names, or not at all.
+	 */
+	if (pull && strcmp(pull->purpose, ai_guard_purpose ? ai_guard_purpose : "") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("ai_guard.purpose changed while a governed read was open"),
+				 errdetail("The read of pull " INT64_FORMAT " was recorded under purpose \"%s\"; the session's purpose is now \"%s\".",
+						   pull->pull_id, pull->purpose,
+						   ai_guard_purpose ? ai_guard_purpose : ""),
+				 errhint("Close the cursor, then declare it again under the new purpose.")));
 
 	if (pull && pull->dest)
 	{
@@ -1405,19 +1565,39 @@ ag_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 		else
 			standard_ExecutorRun(queryDesc, direction, count, execute_once);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		nest_level--;
 		queryDesc->dest = orig;
 		if (estate)
 			estate->es_junkFilter = junk;
+		if (pull)
+			ai_guard_read_counts_take(pull->reads, false);
+
+		/*
+		 * An executor that failed never runs again, and its portal may never
+		 * reach ExecutorEnd (a failed cursor is dropped without it): the
+		 * abort that follows ends the pull, whatever (sub)transaction it was
+		 * started in.
+		 */
+		if (pull)
+			pull->errored = true;
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	nest_level--;
+	queryDesc->dest = orig;
+	if (estate)
+		estate->es_junkFilter = junk;
+	if (pull)
+		ai_guard_read_counts_take(pull->reads, false);
 }
 
 static void
 ag_ExecutorFinish(QueryDesc *queryDesc)
 {
+	AgPull	   *pull = pulls ? find_pull(queryDesc) : NULL;
+
 	nest_level++;
 	PG_TRY();
 	{
@@ -1426,11 +1606,19 @@ ag_ExecutorFinish(QueryDesc *queryDesc)
 		else
 			standard_ExecutorFinish(queryDesc);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		nest_level--;
+		/* data-modifying CTEs run to their end here */
+		if (pull)
+		{
+			ai_guard_read_counts_take(pull->reads, false);
+			pull->errored = true;
+		}
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	nest_level--;
 }
 
 static void
@@ -1438,8 +1626,23 @@ ag_ExecutorEnd(QueryDesc *queryDesc)
 {
 	AgPull	   *pull = pulls ? find_pull(queryDesc) : NULL;
 
+	if (queryDesc == ri_query)
+		ri_query = NULL;
 	if (pull)
 	{
+		ai_guard_read_counts_take(pull->reads, true);
+		if (pull->writes_rows && queryDesc->estate)
+		{
+			/*
+			 * INSERT ... SELECT and the like deliver nothing: what left the
+			 * governed relations is the rows written (not digested: they are
+			 * not sent in any format).
+			 */
+			pull->rows = queryDesc->estate->es_processed;
+			pull->bytes = 0;
+			ag_sha256_free(pull->sha);
+			pull->sha = NULL;
+		}
 		if (pull->by_protocol)
 			pull->qd = NULL;	/* the COPY statement finishes it */
 		else
@@ -1471,6 +1674,12 @@ begin_copy_rel(CopyStmt *stmt, const char *queryString, QueryEnvironment *env)
 		return NULL;
 	gov = governing_relid(relid, get_rel_relkind(relid));
 	if (!OidIsValid(gov))
+		return NULL;
+	/*
+	 * Under row-level security COPY reads through a query (COPY (SELECT ...)
+	 * TO), which the executor hooks record; one record, not two.
+	 */
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
 		return NULL;
 
 	info = palloc0(sizeof(AgReadInfo));
@@ -1506,6 +1715,7 @@ begin_copy_rel(CopyStmt *stmt, const char *queryString, QueryEnvironment *env)
 									  GetActiveSnapshot(), 0);
 
 		pull->members = ai_guard_members_for_copy(relid, pull->cxt);
+		pull->reads = ai_guard_read_counts_single(linitial(info->relations), pull->cxt);
 		return pull;
 	}
 }
@@ -1607,6 +1817,8 @@ ag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	{
 		if (qc && qc->commandTag == CMDTAG_COPY)
 			done_pull->rows = qc->nprocessed;
+		if (done_pull == rel_pull)
+			ai_guard_read_counts_set(done_pull->reads, (int64) done_pull->rows);
 		if (!done_pull->by_protocol)
 		{
 			/* COPY rel TO a file: rows known, the bytes are not ours */
@@ -1633,9 +1845,23 @@ ag_xact_callback(XactEvent event, void *arg)
 	 */
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 	{
+		ri_query = NULL;
 		while (pulls)
 			finish_pull(pulls, pulls->abort_status ? pulls->abort_status : "failed",
 						pulls->abort_detail ? pulls->abort_detail : "the transaction was aborted");
+	}
+
+	/*
+	 * Holdable cursors have been materialized (and their pulls completed)
+	 * by now; a pull still open belongs to a portal that was dropped without
+	 * ExecutorEnd.  End it rather than leave it "started" and its QueryDesc
+	 * pointer dangling.
+	 */
+	else if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE)
+	{
+		ri_query = NULL;
+		while (pulls)
+			finish_pull(pulls, "failed", "the portal was closed without completing");
 	}
 }
 
@@ -1648,10 +1874,12 @@ ag_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 
 	if (event == SUBXACT_EVENT_ABORT_SUB)
 	{
+		if (ri_query != NULL && ri_subid == mySubid)
+			ri_query = NULL;
 		for (p = pulls; p; p = next)
 		{
 			next = p->next;
-			if (p->subid == mySubid)
+			if (p->subid == mySubid || p->errored)
 			{
 				if (copy_pull == p)
 					copy_pull = NULL;
@@ -1662,6 +1890,8 @@ ag_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	}
 	else if (event == SUBXACT_EVENT_COMMIT_SUB)
 	{
+		if (ri_query != NULL && ri_subid == mySubid)
+			ri_subid = parentSubid;
 		for (p = pulls; p; p = p->next)
 			if (p->subid == mySubid)
 				p->subid = parentSubid;

@@ -11,6 +11,12 @@
 /* GUC ai_guard.require_purpose */
 extern bool ai_guard_require_purpose;
 
+/*
+ * Is purpose (or its class) granted to role, directly or by membership?
+ * Answers are kept for the rest of the transaction.
+ */
+extern bool ai_guard_purpose_granted(Oid roleid, const char *purpose);
+
 /* Defines the audit GUCs, installs the hooks and the audit writer. */
 extern void ai_guard_audit_init(void);
 

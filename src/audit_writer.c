@@ -31,6 +31,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -49,6 +50,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -104,7 +106,6 @@ typedef struct AgAuditChannel
 	bool		starting;		/* a writer was launched, not yet ready */
 	TimestampTz launch_time;
 	Latch	   *worker_latch;
-	uint64		next_seq;		/* last request number given out */
 	uint64		write_pos;		/* byte positions, only ever grow */
 	uint64		read_pos;
 	ConditionVariable cv;		/* results, space, writer state */
@@ -115,6 +116,13 @@ typedef struct AgAuditShared
 {
 	LWLock	   *lock;
 	int			nresults;
+
+	/*
+	 * The last request number given out, for every channel: a result slot
+	 * (one per process number) may be reused by a backend of another
+	 * database, and must never match a request of the one before.
+	 */
+	uint64		next_request;
 	AgAuditChannel channels[AG_AUDIT_CHANNELS];
 	AgAuditResult results[FLEXIBLE_ARRAY_MEMBER];
 }			AgAuditShared;
@@ -431,7 +439,7 @@ submit(AgAuditMsg *msg, bool wait_room, bool wait_commit, int64 *pull_id,
 		ConditionVariableCancelSleep();
 		CHECK_FOR_INTERRUPTS();
 	}
-	seq = ++ch->next_seq;
+	seq = ++audit_shared->next_request;
 	hdr->seq = seq;
 	res->seq = 0;
 	res->ok = false;
@@ -588,12 +596,17 @@ prepare_plans(void)
 	}
 	if (finish_plan == NULL)
 	{
-		finish_plan = SPI_prepare(
-								  "UPDATE ai_guard.pulls SET status = $2, ended_at = " TS_SQL(3) ","
-								  " rows = $4::pg_catalog.int8, bytes = $5::pg_catalog.int8,"
-								  " digest = $6, detail = COALESCE($7, detail)"
-								  " WHERE pull_id = $1::pg_catalog.int8 AND status = 'started'"
-								  " RETURNING pull_id, ai_guard._record_hash('', ai_guard._pull_fields(pulls.*))",
+		Oid			pulls = get_relname_relid("pulls", get_namespace_oid("ai_guard", false));
+
+		/* rows_read came with 0.2; a 0.1 schema records the rest */
+		finish_plan = SPI_prepare(psprintf(
+										   "UPDATE ai_guard.pulls SET status = $2, ended_at = " TS_SQL(3) ","
+										   " rows = $4::pg_catalog.int8, bytes = $5::pg_catalog.int8,"
+										   " digest = $6, detail = COALESCE($7, detail)%s"
+										   " WHERE pull_id = $1::pg_catalog.int8 AND status = 'started'"
+										   " RETURNING pull_id, ai_guard._record_hash('', ai_guard._pull_fields(pulls.*))",
+										   get_attnum(pulls, "rows_read") != InvalidAttrNumber ?
+										   ", rows_read = $8::pg_catalog.jsonb" : ""),
 								  AG_FINISH_NFIELDS, types);
 		if (finish_plan == NULL)
 			elog(ERROR, "could not prepare the audit update: %s",
@@ -1111,6 +1124,13 @@ ai_guard_audit_worker_main(Datum arg)
 							 1000L, PG_WAIT_EXTENSION);
 			continue;
 		}
+		LWLockRelease(audit_shared->lock);
+
+		/*
+		 * Copied out without the lock (no allocation while holding it: an
+		 * error there would leave it held): senders only write beyond
+		 * write_pos, and only this writer moves read_pos.
+		 */
 		while (pos < end && n < AG_AUDIT_BATCH_MAX)
 		{
 			AgMsgHeader hdr;
@@ -1118,11 +1138,17 @@ ai_guard_audit_worker_main(Datum arg)
 			ring_get(ch, pos, (char *) &hdr, sizeof(hdr));
 			msgs[n] = palloc(hdr.len);
 			ring_get(ch, pos, msgs[n], hdr.len);
-			abandoned[n] = (hdr.type == AG_MSG_START &&
-							hdr.procno >= 0 && hdr.procno < audit_shared->nresults &&
-							audit_shared->results[hdr.procno].abandoned_seq == hdr.seq);
 			pos += hdr.len;
 			n++;
+		}
+		LWLockAcquire(audit_shared->lock, LW_SHARED);
+		for (i = 0; i < n; i++)
+		{
+			AgMsgHeader *hdr = (AgMsgHeader *) msgs[i];
+
+			abandoned[i] = (hdr->type == AG_MSG_START &&
+							hdr->procno >= 0 && hdr->procno < audit_shared->nresults &&
+							audit_shared->results[hdr->procno].abandoned_seq == hdr->seq);
 		}
 		LWLockRelease(audit_shared->lock);
 
@@ -1156,23 +1182,24 @@ ai_guard_audit_worker_main(Datum arg)
 				/* its reader gave up while we were writing it */
 				if (hdr->type == AG_MSG_START && oks[i] && !abandoned[i] &&
 					res->abandoned_seq == hdr->seq && ids[i] != 0)
-				{
-					AgMsgHeader *late = palloc0(sizeof(AgMsgHeader) + sizeof(int64));
-
-					late->type = AG_MSG_REFUSE_LATE;
-					late->procno = -1;
-					late->len = sizeof(AgMsgHeader) + sizeof(int64);
-					memcpy((char *) late + sizeof(AgMsgHeader), &ids[i], sizeof(int64));
-					latemsgs[nlate] = (char *) late;
-					latenot[nlate] = false;
-					nlate++;
-				}
+					lateids[nlate++] = ids[i];
 				res->pull_id = ids[i];
 				res->ok = oks[i];
 				res->seq = hdr->seq;
 			}
 		}
 		LWLockRelease(audit_shared->lock);
+		for (i = 0; i < nlate; i++)
+		{
+			AgMsgHeader *late = palloc0(sizeof(AgMsgHeader) + sizeof(int64));
+
+			late->type = AG_MSG_REFUSE_LATE;
+			late->procno = -1;
+			late->len = sizeof(AgMsgHeader) + sizeof(int64);
+			memcpy((char *) late + sizeof(AgMsgHeader), &lateids[i], sizeof(int64));
+			latemsgs[i] = (char *) late;
+			latenot[i] = false;
+		}
 		if (nlate > 0)
 			(void) write_messages(latemsgs, latenot, nlate, lateids);
 		ConditionVariableBroadcast(&ch->cv);

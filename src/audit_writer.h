@@ -21,8 +21,9 @@
 
 /* fields of AG_MSG_START, in order (all text, NULL allowed) */
 #define AG_START_NFIELDS	28
-/* fields of AG_MSG_FINISH: pull_id, status, ended_at, rows, bytes, digest, detail */
-#define AG_FINISH_NFIELDS	7
+/* fields of AG_MSG_FINISH: pull_id, status, ended_at, rows, bytes, digest, detail,
+ * rows_read (JSON) */
+#define AG_FINISH_NFIELDS	8
 /* AG_MSG_MEMBERS: pull_id, relation, segment, row_count, first, last, row_ids (binary) */
 #define AG_MEMBERS_NFIELDS	7
 /* AG_MSG_RELATION: pull_id, relation, membership, reason, row_count, batches */

@@ -31,6 +31,7 @@
 #include "utils/syscache.h"
 
 #include "ai_guard.h"
+#include "audit_hook.h"
 #include "crypto_sql.h"
 #include "envelope.h"
 #include "keyring.h"
@@ -756,6 +757,29 @@ ai_guard_pseudonymize(PG_FUNCTION_ARGS)
 				 errmsg("key \"%s\" is not an hmac-sha256 key", key->name),
 				 errhint("Create one with ai_guard.create_key(name, 'hmac-sha256').")));
 	ai_guard_key_check_priv(key, AG_PRIV_PSEUDONYMIZE);
+
+	/*
+	 * The purpose class is the pseudonym's domain: a class the caller may
+	 * not read under would let pseudonyms be linked across purposes.  A
+	 * superuser (session and current user) could switch the check off.
+	 */
+	if (!key->linkable && ai_guard_require_purpose &&
+		!(superuser_arg(GetUserId()) && superuser_arg(GetSessionUserId())))
+	{
+		if (*purpose == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("pseudonyms of key \"%s\" require a declared purpose", key->name),
+					 errdetail("The purpose class separates the pseudonyms of a key that is not linkable."),
+					 errhint("Declare a purpose granted to your role, for example SET ai_guard.purpose = 'training:churn-v3'.")));
+		if (!ai_guard_purpose_granted(GetUserId(), purpose))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("purpose \"%s\" is not granted to role \"%s\"",
+							purpose, GetUserNameFromId(GetUserId(), false)),
+					 errdetail("The purpose class separates the pseudonyms of a key that is not linkable."),
+					 errhint("An administrator can grant it with ai_guard.grant_purpose(role, purpose, valid_until).")));
+	}
 	cipher = ai_guard_key_cipher(key, key->current_version);
 
 	/*

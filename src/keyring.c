@@ -552,6 +552,12 @@ load_key(const char *name, uint32 key_id)
 	char	   *algname;
 	KeyNameEntry *ne;
 	uint64		i;
+	ag_alg		alg;
+	bool		linkable;
+	uint32		current_version;
+	int			ngrants;
+	Oid		   *grant_roles;
+	uint8	   *grant_privs;
 
 	SPI_connect();
 	if (name != NULL)
@@ -578,7 +584,34 @@ load_key(const char *name, uint32 key_id)
 	id = (uint32) DatumGetInt32(spi_value(0, 1, &isnull));
 	kname = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	algname = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	alg = ag_alg_from_name(algname);
+	linkable = DatumGetBool(spi_value(0, 4, &isnull));
+	current_version = (uint32) DatumGetInt32(spi_value(0, 5, &isnull));
+	if (alg == AG_ALG_NONE)
+		elog(ERROR, "key \"%s\" has an unknown algorithm", kname);
 
+	types[0] = INT4OID;
+	values[0] = Int32GetDatum((int32) id);
+	spi_as_owner("SELECT grantee::pg_catalog.oid, privilege FROM ai_guard.key_grants"
+				 " WHERE key_id = $1",
+				 1, types, values, true);
+	ngrants = (int) SPI_processed;
+	grant_roles = MemoryContextAlloc(KeyCacheContext, sizeof(Oid) * (ngrants + 1));
+	grant_privs = MemoryContextAlloc(KeyCacheContext, ngrants + 1);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *priv = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+
+		grant_roles[i] = DatumGetObjectId(spi_value(i, 1, &isnull));
+		grant_privs[i] = strcmp(priv, "encrypt") == 0 ? AG_PRIV_ENCRYPT :
+			strcmp(priv, "decrypt") == 0 ? AG_PRIV_DECRYPT :
+			strcmp(priv, "pseudonymize") == 0 ? AG_PRIV_PSEUDONYMIZE : 0;
+	}
+
+	/*
+	 * Published only now, complete: an error above (a cancel, a timeout)
+	 * must not leave an entry whose grants were never read.
+	 */
 	key = hash_search(keys_by_id, &id, HASH_ENTER, &found);
 	if (!found)
 	{
@@ -587,30 +620,12 @@ load_key(const char *name, uint32 key_id)
 		key->versions = NULL;
 	}
 	strlcpy(key->name, kname, sizeof(key->name));
-	key->alg = ag_alg_from_name(algname);
-	key->linkable = DatumGetBool(spi_value(0, 4, &isnull));
-	key->current_version = (uint32) DatumGetInt32(spi_value(0, 5, &isnull));
-	if (key->alg == AG_ALG_NONE)
-		elog(ERROR, "key \"%s\" has an unknown algorithm", key->name);
-
-	types[0] = INT4OID;
-	values[0] = Int32GetDatum((int32) id);
-	spi_as_owner("SELECT grantee::pg_catalog.oid, privilege FROM ai_guard.key_grants"
-				 " WHERE key_id = $1",
-				 1, types, values, true);
-	key->ngrants = (int) SPI_processed;
-	key->grant_roles = MemoryContextAlloc(KeyCacheContext,
-										  sizeof(Oid) * (SPI_processed + 1));
-	key->grant_privs = MemoryContextAlloc(KeyCacheContext, SPI_processed + 1);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		char	   *priv = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-
-		key->grant_roles[i] = DatumGetObjectId(spi_value(i, 1, &isnull));
-		key->grant_privs[i] = strcmp(priv, "encrypt") == 0 ? AG_PRIV_ENCRYPT :
-			strcmp(priv, "decrypt") == 0 ? AG_PRIV_DECRYPT :
-			strcmp(priv, "pseudonymize") == 0 ? AG_PRIV_PSEUDONYMIZE : 0;
-	}
+	key->alg = alg;
+	key->linkable = linkable;
+	key->current_version = current_version;
+	key->ngrants = ngrants;
+	key->grant_roles = grant_roles;
+	key->grant_privs = grant_privs;
 
 	ne = hash_search(keys_by_name, key->name, HASH_ENTER, &found);
 	ne->key_id = id;

@@ -87,6 +87,7 @@ typedef struct TrackedRel
 } TrackedRel;
 
 static bool tracked_valid = false;
+static uint64 tracked_invals = 0;	/* invalidations seen, to spot one mid-load */
 static Oid	tracked_catalog = InvalidOid;
 static Oid	governed_catalog = InvalidOid;
 static TrackedRel *tracked = NULL;	/* sorted by relid */
@@ -99,7 +100,10 @@ tracked_relcache_cb(Datum arg, Oid relid)
 	/* without the catalog (no extension yet), any change may be its creation */
 	if (!OidIsValid(relid) || !OidIsValid(tracked_catalog) ||
 		relid == tracked_catalog || relid == governed_catalog)
+	{
 		tracked_valid = false;
+		tracked_invals++;
+	}
 }
 
 static int
@@ -122,8 +126,14 @@ load_tracked(void)
 	TrackedRel *buf;
 	int			n = 0;
 	int			cap = 16;
+	uint64		invals = tracked_invals;
 
-	tracked_valid = true;		/* an invalidation during the load resets it */
+	/*
+	 * The cache becomes valid only once loaded: an error on the way (a
+	 * cancel, a timeout) leaves it invalid, so the next read loads it again
+	 * instead of believing nothing is tracked.
+	 */
+	tracked_valid = false;
 	n_tracked = 0;
 	members_missing = false;
 	nsp = get_namespace_oid(AG_SCHEMA, true);
@@ -131,18 +141,19 @@ load_tracked(void)
 	governed_catalog = OidIsValid(nsp) ? get_relname_relid("governed_relations", nsp) : InvalidOid;
 	/* an extension not yet updated to 0.2 has no membership tables */
 	if (!OidIsValid(tracked_catalog))
+	{
+		tracked_valid = true;
 		return;
+	}
 	if (!OidIsValid(get_relname_relid("pull_members", nsp)))
 	{
 		members_missing = true;
+		tracked_valid = true;
 		return;
 	}
 	rel = try_relation_open(tracked_catalog, AccessShareLock);
 	if (rel == NULL)
-	{
-		tracked_valid = false;
 		return;
-	}
 	buf = MemoryContextAlloc(TopMemoryContext, cap * sizeof(TrackedRel));
 	snap = RegisterSnapshot(GetCatalogSnapshot(tracked_catalog));
 	scan = table_beginscan(rel, snap, 0, NULL);
@@ -180,6 +191,8 @@ load_tracked(void)
 		pfree(tracked);
 	tracked = buf;
 	n_tracked = n;
+	/* an invalidation during the load means it may already be stale */
+	tracked_valid = (invals == tracked_invals);
 }
 
 static const TrackedRel *

@@ -134,13 +134,16 @@ CREATE TABLE @extschema@.pulls (
 	snapshot_xip      pg_catalog.int8[],
 	detail            pg_catalog.text,
 	prev_hash         pg_catalog.text,
-	record_hash       pg_catalog.text
+	record_hash       pg_catalog.text,
+	rows_read         pg_catalog.jsonb
 );
 CREATE INDEX ON @extschema@.pulls (started_at);
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.pulls', '');
 REVOKE ALL ON @extschema@.pulls FROM PUBLIC;
 COMMENT ON TABLE @extschema@.pulls IS
 'one record per governed read (the training-pull audit); written only by the ai_guard audit writer';
+COMMENT ON COLUMN @extschema@.pulls.rows_read IS
+'rows the statement examined per governed relation (a JSON object): rows its scans returned plus rows their conditions removed, at least the rows delivered';
 
 -- the chain: one entry per write of a pull record, each hashing the previous
 CREATE TABLE @extschema@.audit_log (
@@ -221,6 +224,9 @@ SELECT ARRAY[
 	p.columns_encrypted::text, p.masks::text, p.target, p.rows::text,
 	p.bytes::text, p.digest, p.snapshot_xmin::text, p.snapshot_xmax::text,
 	p.snapshot_xip::text, p.detail]
+	-- fields added later are hashed only when set: older records keep their hash
+	|| CASE WHEN p.rows_read IS NULL THEN '{}'::pg_catalog.text[]
+	        ELSE ARRAY[p.rows_read::text] END
 $$;
 REVOKE ALL ON FUNCTION @extschema@._pull_fields(@extschema@.pulls) FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@._pull_fields(@extschema@.pulls) IS

@@ -140,3 +140,31 @@ $$;
 
 /* the new fragments follow */
 
+/*
+ * 40_audit.sql: every pull records the rows it examined per governed
+ * relation; the canonical form hashes it only when set, so that the records
+ * written before keep their hashes
+ */
+ALTER TABLE @extschema@.pulls ADD COLUMN rows_read pg_catalog.jsonb;
+COMMENT ON COLUMN @extschema@.pulls.rows_read IS
+'rows the statement examined per governed relation (a JSON object): rows its scans returned plus rows their conditions removed, at least the rows delivered';
+CREATE OR REPLACE FUNCTION @extschema@._pull_fields(p @extschema@.pulls)
+RETURNS pg_catalog.text[]
+LANGUAGE sql STABLE
+AS $$
+SELECT ARRAY[
+	p.pull_id::text, p.status, p.kind,
+	pg_catalog.to_char(pg_catalog.timezone('UTC', p.started_at), 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+	pg_catalog.to_char(pg_catalog.timezone('UTC', p.ended_at), 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+	p.session_role::text, p."current_role"::text, p.client_addr::text,
+	p.application_name, p.backend_pid::text, p.database::text, p.purpose,
+	p.query, p.client_query, p.query_id::text, p.nesting_level::text,
+	p.param_count::text, p.param_types::text, p.relations::text,
+	p.columns_returned::text, p.columns_filtered::text, p.columns_pii::text,
+	p.columns_encrypted::text, p.masks::text, p.target, p.rows::text,
+	p.bytes::text, p.digest, p.snapshot_xmin::text, p.snapshot_xmax::text,
+	p.snapshot_xip::text, p.detail]
+	-- fields added later are hashed only when set: older records keep their hash
+	|| CASE WHEN p.rows_read IS NULL THEN '{}'::pg_catalog.text[]
+	        ELSE ARRAY[p.rows_read::text] END
+$$;
