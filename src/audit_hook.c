@@ -66,6 +66,7 @@
 #include "utils/memutils.h"
 #include "utils/portal.h"
 #include "utils/queryjumble.h"
+#include "utils/regproc.h"
 #include "utils/rls.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -102,6 +103,7 @@ extern PGDLLIMPORT const PQcommMethods *PqCommMethods;
 #include "audit_writer.h"
 #include "digest.h"
 #include "budget.h"
+#include "leak_policy.h"
 #include "lineage.h"
 #include "plan_walk.h"
 #include "read_counts.h"
@@ -1107,6 +1109,38 @@ begin_pull(AgReadInfo *info, QueryDesc *qd, const char *query,
 		}
 	}
 
+	/*
+	 * Untrusted code never sees governed values (leak_policy.c).  Superusers
+	 * could turn the policy off, and may run what they like.
+	 */
+	if (ai_guard_refuse_untrusted && qd != NULL &&
+		!(superuser_arg(GetUserId()) && superuser_arg(GetSessionUserId())))
+	{
+		Oid			fn = ai_guard_untrusted_function(qd->plannedstmt);
+
+		if (OidIsValid(fn))
+		{
+			char	   *fname = format_procedure(fn);
+
+			build_start(&msg, "refused", info, query, params, snap, query_id,
+						psprintf("untrusted function %s applied to governed values", fname));
+			if (!ai_guard_audit_submit(&msg, true, &pull_id, &why))
+				ereport(WARNING,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("could not record the refused read"),
+						 errdetail("%s.", why)));
+			else
+				last_pull_id = pull_id;
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("function %s may not see the values of governed relation %s",
+							fname, relations_text(info)),
+					 errdetail("In a read of governed data, functions applied to column values must be built in, ai_guard's, LEAKPROOF or trusted: other code could send the values elsewhere."),
+					 errhint("A platform administrator can trust the function with ai_guard.trust_function('%s'::regprocedure, reason).",
+							 format_procedure_qualified(fn))));
+		}
+	}
+
 	/* the row budget of the role for this purpose, if it has one */
 	if (purpose != NULL && *purpose != '\0' &&
 		!(superuser_arg(GetUserId()) && superuser_arg(GetSessionUserId())))
@@ -1572,7 +1606,7 @@ ag_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 		if (estate)
 			estate->es_junkFilter = junk;
 		if (pull)
-			ai_guard_read_counts_take(pull->reads, false);
+			ai_guard_read_counts_take(pull->reads, false, true);
 
 		/*
 		 * An executor that failed never runs again, and its portal may never
@@ -1590,7 +1624,7 @@ ag_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	if (estate)
 		estate->es_junkFilter = junk;
 	if (pull)
-		ai_guard_read_counts_take(pull->reads, false);
+		ai_guard_read_counts_take(pull->reads, false, false);
 }
 
 static void
@@ -1612,7 +1646,7 @@ ag_ExecutorFinish(QueryDesc *queryDesc)
 		/* data-modifying CTEs run to their end here */
 		if (pull)
 		{
-			ai_guard_read_counts_take(pull->reads, false);
+			ai_guard_read_counts_take(pull->reads, false, true);
 			pull->errored = true;
 		}
 		PG_RE_THROW();
@@ -1630,7 +1664,7 @@ ag_ExecutorEnd(QueryDesc *queryDesc)
 		ri_query = NULL;
 	if (pull)
 	{
-		ai_guard_read_counts_take(pull->reads, true);
+		ai_guard_read_counts_take(pull->reads, true, false);
 		if (pull->writes_rows && queryDesc->estate)
 		{
 			/*
@@ -1916,6 +1950,7 @@ ai_guard_audit_init(void)
 							 NULL, NULL, NULL);
 
 	ai_guard_audit_writer_init();
+	ai_guard_leak_policy_init();
 
 	prev_post_parse_analyze = post_parse_analyze_hook;
 	post_parse_analyze_hook = ag_post_parse_analyze;

@@ -162,7 +162,7 @@ ai_guard_read_counts_begin(QueryDesc *qd, AgGoverningFn governing,
 }
 
 void
-ai_guard_read_counts_take(AgReadCounts *rc, bool final)
+ai_guard_read_counts_take(AgReadCounts *rc, bool final, bool failed)
 {
 	int			i;
 
@@ -185,6 +185,14 @@ ai_guard_read_counts_take(AgReadCounts *rc, bool final)
 			continue;
 		rc->rows[rc->scans[i].rel] += (int64) (in->ntuples + in->tuplecount +
 											   in->nfiltered1 + in->nfiltered2);
+
+		/*
+		 * An error inside a scan node (a cast or a function in its quals or
+		 * its projection) stops it before it counts the row it was on, and
+		 * that row's values may be in the error message.
+		 */
+		if (failed)
+			rc->rows[rc->scans[i].rel]++;
 	}
 	if (final)
 		rc->top = NULL;

@@ -32,8 +32,10 @@ extern AgReadCounts *ai_guard_read_counts_begin(QueryDesc *qd,
 /*
  * Takes the counts as they stand (cheap, cannot fail: safe in PG_CATCH).
  * final: the executor is done; collect what parallel workers counted.
+ * failed: the executor stopped on an error; each scan counts the row it may
+ * have been on.
  */
-extern void ai_guard_read_counts_take(AgReadCounts *rc, bool final);
+extern void ai_guard_read_counts_take(AgReadCounts *rc, bool final, bool failed);
 
 /* The count of one relation read without a plan (COPY rel TO), and its rows */
 extern AgReadCounts *ai_guard_read_counts_single(const char *relation,
