@@ -68,10 +68,20 @@ SELECT count(*) FROM pg_statistic;
 EXPLAIN (COSTS OFF) SELECT * FROM regress_atk.customers;
 EXPLAIN (COSTS OFF, VERBOSE) SELECT email FROM regress_atk_masked.customers
  WHERE email = 'user1@example.com';
--- attack 6: a leaky function in WHERE sees masked values only
+-- attack 6: a leaky function in WHERE is refused (not trusted); once the
+-- platform team trusts it, it sees masked values only
 CREATE FUNCTION pg_temp.leak(text) RETURNS boolean
 LANGUAGE plpgsql COST 0.0000001 AS
 $$BEGIN RAISE NOTICE 'leaked: %', $1; RETURN true; END$$;
+DO $$
+BEGIN
+  PERFORM count(*) FROM regress_atk_masked.customers WHERE pg_temp.leak(email) AND id <= 2;
+EXCEPTION WHEN insufficient_privilege THEN
+  RAISE NOTICE 'refused: %', SQLSTATE;
+END $$;
+RESET ROLE;
+SELECT ai_guard.trust_function('pg_temp.leak(text)', 'regression test');
+SET ROLE regress_masking_ds;
 SELECT count(*) FROM regress_atk_masked.customers WHERE pg_temp.leak(email) AND id <= 2;
 SELECT count(*) FROM regress_atk_masked.customers WHERE pg_temp.leak(note) AND id <= 2;
 -- attack 7: error messages echo masked values only

@@ -104,9 +104,11 @@ extern PGDLLIMPORT const PQcommMethods *PqCommMethods;
 #include "digest.h"
 #include "budget.h"
 #include "leak_policy.h"
+#include "ddl_reads.h"
 #include "lineage.h"
 #include "plan_walk.h"
 #include "read_counts.h"
+#include "stats_policy.h"
 
 #define AG_SCHEMA			"ai_guard"
 #define AG_MAX_QUERY_TEXT	32768
@@ -345,6 +347,14 @@ governing_relid(Oid relid, char relkind)
 	}
 	list_free(ancestors);
 	return result;
+}
+
+bool
+ai_guard_is_governed(Oid relid)
+{
+	if (!cache_valid)
+		load_governed();
+	return OidIsValid(governing_relid(relid, get_rel_relkind(relid)));
 }
 
 /* Does a parse-analyzed statement name a governed relation anywhere? */
@@ -1754,6 +1764,48 @@ begin_copy_rel(CopyStmt *stmt, const char *queryString, QueryEnvironment *env)
 	}
 }
 
+/* DDL that evaluates expressions over every row of relid (ddl_reads.c) */
+static AgPull *
+begin_ddl_pull(Oid gov, const char *queryString)
+{
+	AgReadInfo *info = palloc0(sizeof(AgReadInfo));
+	AgPull	   *pull;
+
+	info->kind = "read";
+	info->relations = list_make1(ai_guard_qualified_name(gov));
+	pull = begin_pull(info, NULL, queryString, NULL, GetActiveSnapshot(), 0);
+	pull->reads = ai_guard_read_counts_single(linitial(info->relations), pull->cxt);
+	return pull;
+}
+
+static bool
+relation_governed(Oid relid)
+{
+	return OidIsValid(governing_relid(relid, get_rel_relkind(relid)));
+}
+
+/* The governed relation whose statistics a DDL statement may have changed */
+static Oid
+stats_changed(Node *parsetree)
+{
+	RangeVar   *rv = NULL;
+	Oid			relid;
+
+	if (IsA(parsetree, AlterTableStmt))
+		rv = ((AlterTableStmt *) parsetree)->relation;
+	else if (IsA(parsetree, IndexStmt))
+		rv = ((IndexStmt *) parsetree)->relation;
+	else if (IsA(parsetree, CreateStmt) && ((CreateStmt *) parsetree)->partbound &&
+			 ((CreateStmt *) parsetree)->inhRelations != NIL)
+		rv = linitial(((CreateStmt *) parsetree)->inhRelations);
+	if (rv == NULL)
+		return InvalidOid;
+	relid = RangeVarGetRelid(rv, NoLock, true);
+	if (!OidIsValid(relid))
+		return InvalidOid;
+	return governing_relid(relid, get_rel_relkind(relid));
+}
+
 static void
 ag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				  bool readOnlyTree, ProcessUtilityContext context,
@@ -1769,6 +1821,9 @@ ag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	AgPull	   *prev_copy_pull = copy_pull;
 	char	   *prev_target = pending_target;
 	int			prev_target_level = pending_target_level;
+	AgPull	   *ddl_pull = NULL;
+	Oid			ddl_rel = InvalidOid;
+	bool		governed_any = false;
 
 	if (IsA(parsetree, CopyStmt) && !((CopyStmt *) parsetree)->is_from &&
 		audit_active())
@@ -1796,6 +1851,22 @@ ag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		pending_target = OidIsValid(relid) ? ai_guard_qualified_name(relid) :
 			pstrdup(quote_identifier(rv->relname));
 		pending_target_level = nest_level;
+	}
+
+	if (!copy_out && (IsA(parsetree, AlterTableStmt) || IsA(parsetree, IndexStmt) ||
+					  IsA(parsetree, ReindexStmt) || IsA(parsetree, ClusterStmt) ||
+					  IsA(parsetree, VacuumStmt) || IsA(parsetree, CreateStatsStmt) ||
+					  IsA(parsetree, CreateStmt)) &&
+		audit_active())
+	{
+		governed_any = true;
+		/* statistics of governed relations hold no raw values */
+		ai_guard_stats_utility(parsetree, relation_governed, governed, n_governed);
+		/* DDL that runs expressions over every row is a read of them */
+		ddl_rel = ai_guard_ddl_reads(parsetree);
+		if (OidIsValid(ddl_rel) && relation_governed(ddl_rel))
+			ddl_pull = begin_ddl_pull(governing_relid(ddl_rel, get_rel_relkind(ddl_rel)),
+									  queryString);
 	}
 
 	if (copy_out)
@@ -1847,6 +1918,20 @@ ag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	}
 	PG_END_TRY();
 
+	if (ddl_pull)
+	{
+		ai_guard_read_counts_set(ddl_pull->reads, ai_guard_relation_rows(ddl_rel));
+		ag_sha256_free(ddl_pull->sha);
+		ddl_pull->sha = NULL;
+		finish_pull(ddl_pull, "completed", NULL);
+	}
+	if (governed_any)
+	{
+		Oid			changed = stats_changed(parsetree);
+
+		if (OidIsValid(changed))
+			ai_guard_strip_statistics(changed);
+	}
 	if (done_pull)
 	{
 		if (qc && qc->commandTag == CMDTAG_COPY)

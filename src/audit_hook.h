@@ -17,6 +17,9 @@ extern bool ai_guard_require_purpose;
  */
 extern bool ai_guard_purpose_granted(Oid roleid, const char *purpose);
 
+/* Is relid governed (itself, or as a partition of a governed table)? */
+extern bool ai_guard_is_governed(Oid relid);
+
 /* Defines the audit GUCs, installs the hooks and the audit writer. */
 extern void ai_guard_audit_init(void);
 

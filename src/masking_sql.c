@@ -62,6 +62,8 @@
 #include "utils/timestamp.h"
 
 #include "ai_guard.h"
+#include "audit_hook.h"
+#include "stats_policy.h"
 #include "label.h"
 #include "mask.h"
 #include "masking_sql.h"
@@ -1268,6 +1270,9 @@ ai_guard_masking_ddl_end(PG_FUNCTION_ARGS)
 
 		if (get_rel_name(base) == NULL)
 			continue;
+		/* a label changed: statistics of non-public columns go */
+		if (ai_guard_is_governed(base))
+			ai_guard_strip_statistics(base);
 		rebuild_dropped_views(base);
 		regenerate_masked_views(base);
 	}

@@ -70,6 +70,20 @@ CREATE TRIGGER governed_relations_changed
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._governed_changed();
 ALTER TABLE @extschema@.governed_relations ENABLE ALWAYS TRIGGER governed_relations_changed;
 
+-- a relation that becomes governed keeps no raw values in its statistics
+CREATE FUNCTION @extschema@._governed_added()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'ai_guard_governed_added'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION @extschema@._governed_added() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._governed_added() IS
+'internal: trigger that removes the value statistics of the non-public columns of a relation that becomes governed';
+
+CREATE TRIGGER governed_relations_added
+	AFTER INSERT OR UPDATE ON @extschema@.governed_relations
+	FOR EACH ROW EXECUTE FUNCTION @extschema@._governed_added();
+ALTER TABLE @extschema@.governed_relations ENABLE ALWAYS TRIGGER governed_relations_added;
+
 -- dropped relations leave the list, so that no dangling oid breaks a dump
 CREATE FUNCTION @extschema@._on_sql_drop()
 RETURNS event_trigger
@@ -232,10 +246,35 @@ REVOKE ALL ON FUNCTION @extschema@._pull_fields(@extschema@.pulls) FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@._pull_fields(@extschema@.pulls) IS
 'internal: the canonical fields of a pull record that the chain hashes';
 
+-- records left "started": a pull still running, or one cut off (its backend
+-- is gone: a crash, a kill) that will never be completed
+CREATE FUNCTION @extschema@.unfinished_pulls(
+	OUT pull_id pg_catalog.int8, OUT started_at pg_catalog.timestamptz,
+	OUT session_role pg_catalog.name, OUT "current_role" pg_catalog.name,
+	OUT backend_pid pg_catalog.int4, OUT purpose pg_catalog.text,
+	OUT relations pg_catalog.text[], OUT state pg_catalog.text)
+RETURNS SETOF record
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT p.pull_id, p.started_at, p.session_role, p."current_role", p.backend_pid,
+       p.purpose, p.relations,
+       CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_stat_get_activity(p.backend_pid) a
+                          WHERE a.backend_start <= p.started_at)
+            THEN 'in progress' ELSE 'cut off' END
+  FROM @extschema@.pulls p
+ WHERE p.status = 'started'
+ ORDER BY p.pull_id
+$$;
+REVOKE ALL ON FUNCTION @extschema@.unfinished_pulls() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.unfinished_pulls() IS
+'pull records still "started": in progress (their backend still runs) or cut off (their backend is gone, so they will never complete)';
+
 CREATE FUNCTION @extschema@.verify_audit(
 	OUT intact pg_catalog.bool, OUT records pg_catalog.int8,
 	OUT broken_seq pg_catalog.int8, OUT broken_pull_id pg_catalog.int8,
-	OUT problem pg_catalog.text)
+	OUT problem pg_catalog.text, OUT in_progress pg_catalog.int8,
+	OUT cut_off pg_catalog.int8)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -248,6 +287,11 @@ DECLARE
 BEGIN
 	intact := false;
 	records := 0;
+	-- 0. pulls still "started": running now, or cut off and never to complete
+	SELECT pg_catalog.count(*) FILTER (WHERE u.state = 'in progress'),
+	       pg_catalog.count(*) FILTER (WHERE u.state = 'cut off')
+	  INTO in_progress, cut_off
+	  FROM @extschema@.unfinished_pulls() u;
 	-- 1. the chain itself: consecutive, linked, each hash recomputes
 	FOR r IN SELECT * FROM @extschema@.audit_log ORDER BY seq LOOP
 		IF r.seq <> v_seq + 1 THEN
@@ -353,7 +397,7 @@ $$;
 -- the records hold (a pulled file's verification needs it)
 GRANT EXECUTE ON FUNCTION @extschema@.verify_audit() TO PUBLIC;
 COMMENT ON FUNCTION @extschema@.verify_audit() IS
-'checks the audit hash chain and every pull record against it; returns intact, the number of chain entries, and the first broken entry and problem';
+'checks the audit hash chain and every pull record against it; returns intact, the number of chain entries, the first broken entry and problem, and how many pulls are still in progress or were cut off';
 
 CREATE FUNCTION @extschema@.audit_head(OUT seq pg_catalog.int8, OUT head pg_catalog.text,
 	OUT updated_at pg_catalog.timestamptz)

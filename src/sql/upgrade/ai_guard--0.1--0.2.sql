@@ -18,12 +18,40 @@
 /*
  * 40_audit.sql: verify_audit() also checks row membership (pull_members and
  * pull_relations, created by 45_membership.sql below) against the chain,
- * and compares each pull record with its latest pull event only
+ * compares each pull record with its latest pull event only, and reports
+ * the pulls still in progress and those cut off (unfinished_pulls(), new);
+ * its result has two more columns, so it is created again
  */
-CREATE OR REPLACE FUNCTION @extschema@.verify_audit(
+DROP FUNCTION @extschema@.verify_audit();
+-- records left "started": a pull still running, or one cut off (its backend
+-- is gone: a crash, a kill) that will never be completed
+CREATE FUNCTION @extschema@.unfinished_pulls(
+	OUT pull_id pg_catalog.int8, OUT started_at pg_catalog.timestamptz,
+	OUT session_role pg_catalog.name, OUT "current_role" pg_catalog.name,
+	OUT backend_pid pg_catalog.int4, OUT purpose pg_catalog.text,
+	OUT relations pg_catalog.text[], OUT state pg_catalog.text)
+RETURNS SETOF record
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT p.pull_id, p.started_at, p.session_role, p."current_role", p.backend_pid,
+       p.purpose, p.relations,
+       CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_stat_get_activity(p.backend_pid) a
+                          WHERE a.backend_start <= p.started_at)
+            THEN 'in progress' ELSE 'cut off' END
+  FROM @extschema@.pulls p
+ WHERE p.status = 'started'
+ ORDER BY p.pull_id
+$$;
+REVOKE ALL ON FUNCTION @extschema@.unfinished_pulls() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.unfinished_pulls() IS
+'pull records still "started": in progress (their backend still runs) or cut off (their backend is gone, so they will never complete)';
+
+CREATE FUNCTION @extschema@.verify_audit(
 	OUT intact pg_catalog.bool, OUT records pg_catalog.int8,
 	OUT broken_seq pg_catalog.int8, OUT broken_pull_id pg_catalog.int8,
-	OUT problem pg_catalog.text)
+	OUT problem pg_catalog.text, OUT in_progress pg_catalog.int8,
+	OUT cut_off pg_catalog.int8)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -36,6 +64,11 @@ DECLARE
 BEGIN
 	intact := false;
 	records := 0;
+	-- 0. pulls still "started": running now, or cut off and never to complete
+	SELECT pg_catalog.count(*) FILTER (WHERE u.state = 'in progress'),
+	       pg_catalog.count(*) FILTER (WHERE u.state = 'cut off')
+	  INTO in_progress, cut_off
+	  FROM @extschema@.unfinished_pulls() u;
 	-- 1. the chain itself: consecutive, linked, each hash recomputes
 	FOR r IN SELECT * FROM @extschema@.audit_log ORDER BY seq LOOP
 		IF r.seq <> v_seq + 1 THEN
@@ -137,6 +170,9 @@ BEGIN
 	intact := true;
 END;
 $$;
+GRANT EXECUTE ON FUNCTION @extschema@.verify_audit() TO PUBLIC;
+COMMENT ON FUNCTION @extschema@.verify_audit() IS
+'checks the audit hash chain and every pull record against it; returns intact, the number of chain entries, the first broken entry and problem, and how many pulls are still in progress or were cut off';
 
 /* the new fragments follow */
 
@@ -168,3 +204,22 @@ SELECT ARRAY[
 	|| CASE WHEN p.rows_read IS NULL THEN '{}'::pg_catalog.text[]
 	        ELSE ARRAY[p.rows_read::text] END
 $$;
+
+/*
+ * 40_audit.sql: statistics of governed relations hold no raw values of
+ * their non-public columns; the relations governed before are stripped now
+ */
+-- a relation that becomes governed keeps no raw values in its statistics
+CREATE FUNCTION @extschema@._governed_added()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'ai_guard_governed_added'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION @extschema@._governed_added() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._governed_added() IS
+'internal: trigger that removes the value statistics of the non-public columns of a relation that becomes governed';
+
+CREATE TRIGGER governed_relations_added
+	AFTER INSERT OR UPDATE ON @extschema@.governed_relations
+	FOR EACH ROW EXECUTE FUNCTION @extschema@._governed_added();
+ALTER TABLE @extschema@.governed_relations ENABLE ALWAYS TRIGGER governed_relations_added;
+UPDATE @extschema@.governed_relations SET rel = rel;

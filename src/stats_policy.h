@@ -1,0 +1,33 @@
+/*-------------------------------------------------------------------------
+ *
+ * stats_policy.h
+ *		Planner statistics of governed relations hold no raw values.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef AI_GUARD_STATS_POLICY_H
+#define AI_GUARD_STATS_POLICY_H
+
+#include "nodes/parsenodes.h"
+
+/*
+ * Removes the value statistics of every column of relid not labelled
+ * "public" (and of its partitions, expression indexes and extended
+ * statistics) and stops ANALYZE from collecting them again.
+ */
+extern void ai_guard_strip_statistics(Oid relid);
+
+/* Is the column labelled "public" (its statistics may be kept)? */
+extern bool ai_guard_column_is_public(Oid relid, AttrNumber attnum);
+
+/*
+ * Refuses a utility statement that would collect value statistics of a
+ * governed relation's non-public columns (ALTER ... SET STATISTICS, CREATE
+ * STATISTICS); strips them before VACUUM and ANALYZE.  governed says
+ * whether a relation is governed; all_governed lists them (for an ANALYZE of
+ * the whole database).
+ */
+extern void ai_guard_stats_utility(Node *stmt, bool (*governed) (Oid relid),
+								   const Oid *all_governed, int n_governed);
+
+#endif							/* AI_GUARD_STATS_POLICY_H */
