@@ -17,7 +17,7 @@ AG_PACKAGES=(
 	postgresql-client-$AG_PG_MAJOR postgresql-$AG_PG_MAJOR-pgtap
 	libtap-parser-sourcehandler-pgtap-perl
 	libssl-dev libpq-dev libcmocka-dev
-	python3 python3-psycopg2 python3-jsonschema graphviz
+	python3 python3-psycopg2 python3-jsonschema python3-rfc3987 graphviz
 )
 
 ag_say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -63,6 +63,7 @@ typedef struct PolicyContext
 {
 	Oid			ext;			/* ai_guard's pg_extension OID */
 	Oid			found;			/* the first untrusted function */
+	Bitmapset  *once;			/* params set once per run, by InitPlans */
 }			PolicyContext;
 
 /* Is fnoid listed in ai_guard.trusted_functions? */
@@ -120,18 +121,44 @@ untrusted(Oid fnoid, void *context)
 	return true;
 }
 
-/* Does an expression carry column values: a Var, an executor Param, a SubPlan? */
+/*
+ * Does an expression carry values of rows: a Var, a correlated SubPlan, a
+ * parameter passed down per row (a nested loop's, a correlated subquery's)?
+ * The result of an uncorrelated subquery (an InitPlan: "is((SELECT count(*)
+ * FROM t), 3)") is one value per statement, like a constant; what it
+ * examined is counted in rows_read.
+ */
 static bool
 has_values(Node *node, void *context)
 {
+	PolicyContext *pc = (PolicyContext *) context;
+
 	if (node == NULL)
 		return false;
 	if (IsA(node, Var) || IsA(node, SubPlan) || IsA(node, AlternativeSubPlan) ||
 		IsA(node, CoerceToDomainValue))
 		return true;
-	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC)
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC &&
+		!bms_is_member(((Param *) node)->paramid, pc->once))
 		return true;
 	return expression_tree_walker(node, has_values, context);
+}
+
+static bool
+collect_initplan_params(Plan *plan, void *context)
+{
+	PolicyContext *pc = (PolicyContext *) context;
+	ListCell   *lc;
+
+	foreach(lc, plan->initPlan)
+	{
+		SubPlan    *sp = (SubPlan *) lfirst(lc);
+		ListCell   *pc2;
+
+		foreach(pc2, sp->setParam)
+			pc->once = bms_add_member(pc->once, lfirst_int(pc2));
+	}
+	return false;
 }
 
 static bool check_expr(Node *node, void *context);
@@ -167,13 +194,13 @@ check_expr(Node *node, void *context)
 	if (node == NULL)
 		return false;
 	if (IsA(node, CoerceToDomain) &&
-		has_values((Node *) ((CoerceToDomain *) node)->arg, NULL) &&
+		has_values((Node *) ((CoerceToDomain *) node)->arg, pc) &&
 		check_domain(((CoerceToDomain *) node)->resulttype, pc))
 		return true;
 	if (check_functions_in_node(node, untrusted, pc))
 	{
 		/* only a call that sees values matters */
-		if (has_values(node, NULL))
+		if (has_values(node, pc))
 			return true;
 		pc->found = InvalidOid;
 	}
@@ -193,6 +220,8 @@ ai_guard_untrusted_function(PlannedStmt *stmt)
 
 	pc.ext = get_extension_oid("ai_guard", true);
 	pc.found = InvalidOid;
+	pc.once = NULL;
+	(void) ai_guard_plan_walk(stmt, collect_initplan_params, &pc);
 	if (ai_guard_plan_walk(stmt, check_plan, &pc))
 		return pc.found;
 	return InvalidOid;

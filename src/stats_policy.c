@@ -7,9 +7,10 @@
  * in pg_statistic, and pg_stats shows them to any role with SELECT on the
  * column: raw e-mail addresses and card numbers, with no purpose and no
  * record, and EXPLAIN's row estimates become an oracle for them.  So a
- * column of a governed relation that is not labelled "public" keeps no
- * statistics at all (attstattarget = 0, the setting ALTER TABLE ... SET
- * STATISTICS 0 makes): privacy by default, as in masked views.
+ * column of a governed relation keeps statistics only if masked views show
+ * it as stored (labelled public or internal, without a mask); PII, masked
+ * and unlabelled columns keep none (attstattarget = 0, the setting ALTER
+ * TABLE ... SET STATISTICS 0 makes): privacy by default, as in masked views.
  *
  * The price is planner knowledge of those columns: no null fraction, no
  * number of distinct values, so equality and grouping on them are
@@ -57,7 +58,7 @@
 #include "stats_policy.h"
 
 bool
-ai_guard_column_is_public(Oid relid, AttrNumber attnum)
+ai_guard_column_shown_raw(Oid relid, AttrNumber attnum)
 {
 	ObjectAddress addr;
 	char	   *label;
@@ -67,7 +68,7 @@ ai_guard_column_is_public(Oid relid, AttrNumber attnum)
 	ObjectAddressSubSet(addr, RelationRelationId, relid, attnum);
 	label = GetSecurityLabel(&addr, "ai_guard");
 	return label != NULL && ag_label_parse(label, strlen(label), &l, &err) &&
-		l.cls == AG_CLASS_PUBLIC;
+		l.cls != AG_CLASS_PII && l.fn == AG_FN_NONE;
 }
 
 /* attstattarget = 0 and no pg_statistic rows for one column */
@@ -93,7 +94,7 @@ strip_column(Oid relid, AttrNumber attnum)
 	RemoveStatistics(relid, attnum);
 }
 
-/* The columns (by number in relid) that keep no statistics */
+/* The columns (by number in rel) that keep no statistics */
 static Bitmapset *
 private_columns(Relation rel, Oid labelled_relid)
 {
@@ -112,7 +113,7 @@ private_columns(Relation rel, Oid labelled_relid)
 		if (labelled_relid != RelationGetRelid(rel))
 			labelled = get_attnum(labelled_relid, NameStr(a->attname));
 		if (labelled == InvalidAttrNumber ||
-			!ai_guard_column_is_public(labelled_relid, labelled))
+			!ai_guard_column_shown_raw(labelled_relid, labelled))
 			cols = bms_add_member(cols, a->attnum);
 	}
 	return cols;
@@ -228,7 +229,7 @@ refuse(Oid relid, const char *what)
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("%s of governed relation \"%s\" would hold raw values", what,
 					get_rel_name(relid)),
-			 errdetail("Statistics of columns not labelled \"public\" show their most common values to every reader (pg_stats, pg_stats_ext)."),
+			 errdetail("Statistics show a column's most common values to every reader (pg_stats, pg_stats_ext); only columns labelled public or internal, without a mask, keep them."),
 			 errhint("Label the column public if its values may be shown, for example SECURITY LABEL FOR ai_guard ON COLUMN t.c IS 'public'.")));
 }
 
@@ -265,7 +266,7 @@ ai_guard_stats_utility(Node *stmt, bool (*governed) (Oid relid),
 			if (!governed(relid))
 				continue;
 			attnum = cmd->name ? get_attnum(relid, cmd->name) : cmd->num;
-			if (attnum > 0 && !ai_guard_column_is_public(relid, attnum))
+			if (attnum > 0 && !ai_guard_column_shown_raw(relid, attnum))
 				refuse(relid, psprintf("statistics of column \"%s\"",
 									   cmd->name ? cmd->name : get_attname(relid, attnum, false)));
 		}
@@ -287,7 +288,7 @@ ai_guard_stats_utility(Node *stmt, bool (*governed) (Oid relid),
 			AttrNumber	attnum = e->name ? get_attnum(relid, e->name) : InvalidAttrNumber;
 
 			if (e->expr != NULL ||
-				(attnum > 0 && !ai_guard_column_is_public(relid, attnum)))
+				(attnum > 0 && !ai_guard_column_shown_raw(relid, attnum)))
 				refuse(relid, "extended statistics");
 		}
 	}

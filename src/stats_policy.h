@@ -11,14 +11,15 @@
 #include "nodes/parsenodes.h"
 
 /*
- * Removes the value statistics of every column of relid not labelled
- * "public" (and of its partitions, expression indexes and extended
- * statistics) and stops ANALYZE from collecting them again.
+ * Removes the statistics of every column of relid that masked views do not
+ * show as stored (PII, masked, unlabelled), of its partitions, expression
+ * indexes and extended statistics over them, and stops ANALYZE from
+ * collecting them again.
  */
 extern void ai_guard_strip_statistics(Oid relid);
 
-/* Is the column labelled "public" (its statistics may be kept)? */
-extern bool ai_guard_column_is_public(Oid relid, AttrNumber attnum);
+/* Is the column labelled public or internal, without a mask (shown as stored)? */
+extern bool ai_guard_column_shown_raw(Oid relid, AttrNumber attnum);
 
 /*
  * Refuses a utility statement that would collect value statistics of a

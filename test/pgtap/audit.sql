@@ -13,7 +13,7 @@ SELECT columns_are('ai_guard', 'pulls', ARRAY[
 	'client_query', 'query_id', 'nesting_level', 'param_count', 'param_types', 'relations',
 	'columns_returned', 'columns_filtered', 'columns_pii', 'columns_encrypted', 'masks',
 	'target', 'rows', 'bytes', 'digest', 'snapshot_xmin', 'snapshot_xmax', 'snapshot_xip',
-	'detail', 'prev_hash', 'record_hash'], 'pulls has the documented columns');
+	'detail', 'prev_hash', 'record_hash', 'rows_read'], 'pulls has the documented columns');
 SELECT has_function('ai_guard', 'verify_audit', 'verify_audit() exists');
 SELECT has_function('ai_guard', 'audit_head', 'audit_head() exists');
 SELECT has_function('ai_guard', 'last_pull_id', 'last_pull_id() exists');

@@ -31,10 +31,13 @@ except ImportError:
     sys.exit(1)
 
 TOP = os.environ.get("AG_TOP", os.path.join(os.path.dirname(__file__), "..", ".."))
+# ../shared beside the repository (a fixture the project does not ship)
 SCHEMAS = os.environ.get("AG_OPENLINEAGE_SCHEMAS",
-                         os.path.join(TOP, "..", "..", "shared", "data", "openlineage"))
+                         os.path.join(TOP, "..", "shared", "data", "openlineage"))
 if not os.path.exists(os.path.join(SCHEMAS, "OpenLineage.json")):
-    SCHEMAS = "/work/shared/data/openlineage"
+    print("1..0 # SKIP the OpenLineage schemas are not at %s (set AG_OPENLINEAGE_SCHEMAS)"
+          % os.path.abspath(SCHEMAS))
+    sys.exit(0)
 DB = "ai_guard_tap"
 N = 0
 FAILED = 0

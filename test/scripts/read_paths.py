@@ -331,7 +331,12 @@ def side_channels():
                 ("a function in ORDER BY sees every value",
                  "SELECT id FROM %s ORDER BY %s.leak(email) LIMIT 1" % (src, own)),
                 ("a function in a lateral join sees every value",
-                 "SELECT count(*) FROM %s p, LATERAL (SELECT %s.leak(p.email)) l" % (src, own))):
+                 "SELECT count(*) FROM %s p, LATERAL (SELECT %s.leak(p.email)) l" % (src, own)),
+                ("a function in a correlated subquery sees every value",
+                 "SELECT count(*) FROM %s p WHERE EXISTS (SELECT 1 FROM pg_class WHERE %s.leak(p.email) LIMIT 1)"
+                 % (src, own)),
+                ("a function in a window's ORDER BY sees every value",
+                 "SELECT max(r) FROM (SELECT rank() OVER (ORDER BY %s.leak(email)) r FROM %s) s" % (own, src))):
             c.notices.clear()
             m = mark()
             rows, code = attempt(c, sql)
@@ -342,6 +347,16 @@ def side_channels():
                   any(r["status"] == "refused" and "untrusted function" in (r["detail"] or "") for r in recs),
                   "SQLSTATE %s, %d notices, %d copied, %s" % (code, len(c.notices), got,
                                                              [(r["status"], r["detail"]) for r in recs]))
+
+        # an uncorrelated subquery hands the function one value: recorded
+        c.notices.clear()
+        m = mark()
+        rows, code = attempt(c, "SELECT %s.leak((SELECT email FROM %s ORDER BY id LIMIT 1))" % (own, src))
+        recs = pulls_since(m)
+        check("a function applied to an uncorrelated subquery's one value", role,
+              "recorded with the rows examined",
+              code is None and len(c.notices) == 1 and len(recs) == 1 and read_of(recs[0], base) >= 1,
+              "SQLSTATE %s, %d notices, %s" % (code, len(c.notices), [r["rows_read"] for r in recs]))
 
         # trusted by the platform team: allowed, and the record covers every value it saw
         q(su, "SELECT ai_guard.trust_function('%s.leak(text)', 'read_paths test')" % own)
