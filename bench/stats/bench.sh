@@ -22,6 +22,7 @@ STATS_QUERIES=(
 )
 
 bench_setup() {
+	psql -X -q -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION ai_guard'
 	ag_load_demo_data 100000
 	psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
 CREATE TABLE demo.customers_stats (LIKE demo.customers INCLUDING ALL);
@@ -49,18 +50,26 @@ SELECT ai_guard.govern('demo.tickets');
 SELECT ai_guard.grant_purpose('postgres', 'benchmark');
 VACUUM ANALYZE demo.customers, demo.customers_stats, demo.tickets;
 SQL
-	echo "estimates (rows): query, kept estimate, stripped estimate, actual" >&2
-	local i q est_k est_s actual
-	for i in "${!STATS_QUERIES[@]}"; do
-		q=${STATS_QUERIES[$i]}
+	echo "estimates (rows): condition | kept estimate | stripped estimate | actual" >&2
+	local q est_k est_s actual
+	for q in "SELECT * FROM demo.%s WHERE email LIKE 'a%%'" \
+		"SELECT * FROM demo.%s WHERE birth_date BETWEEN '1980-01-01' AND '1980-12-31'" \
+		"SELECT * FROM demo.%s WHERE email = 'nobody@example.org'" \
+		"SELECT * FROM demo.%s WHERE phone LIKE '+49%%'" \
+		"SELECT full_name FROM demo.%s GROUP BY full_name"; do
 		# shellcheck disable=SC2059
-		est_k=$(printf "EXPLAIN (FORMAT JSON) $q" customers_stats | psql -X -At | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Plan"]["Plan Rows"])')
+		est_k=$(printf "EXPLAIN (FORMAT JSON) $q" customers_stats | psql -X -At | plan_rows)
 		# shellcheck disable=SC2059
-		est_s=$(printf "EXPLAIN (FORMAT JSON) $q" customers | psql -X -At | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Plan"]["Plan Rows"])')
+		est_s=$(printf "EXPLAIN (FORMAT JSON) $q" customers | psql -X -At | plan_rows)
 		# shellcheck disable=SC2059
 		actual=$(printf "SELECT count(*) FROM ($q) s" customers | PGOPTIONS='-c ai_guard.purpose=benchmark:stats' psql -X -At)
-		echo "q$((i + 1)) $est_k $est_s $actual" >&2
+		# shellcheck disable=SC2059
+		echo "$(printf "$q" t) | $est_k | $est_s | $actual" >&2
 	done
+}
+
+plan_rows() {
+	python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Plan"]["Plan Rows"])'
 }
 
 stats_queries() {
