@@ -39,6 +39,7 @@
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "commands/copy.h"
 #include "commands/dbcommands.h"
@@ -54,6 +55,7 @@
 #include "parser/analyze.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
+#include "storage/ipc.h"
 #include "storage/proc.h"
 #include "tcop/pquery.h"
 #include "tcop/utility.h"
@@ -185,6 +187,24 @@ struct AgPull
 
 static AgPull *pulls = NULL;
 static int64 last_pull_id = 0;
+static bool exit_hook_registered = false;
+
+/*
+ * A backend that ends in the middle of a pull (FATAL: a terminated backend,
+ * a client gone in the middle of a COPY) aborts its transaction on the way
+ * out, after its executors are gone.  This runs first (registered after
+ * PostgreSQL's own exit callback, so called before it), while they are
+ * still there: the rows read so far go into the records.
+ */
+static void
+pulls_at_exit(int code, Datum arg)
+{
+	AgPull	   *p;
+
+	for (p = pulls; p; p = p->next)
+		if (!p->errored)
+			ai_guard_read_counts_take(p->reads, false, true);
+}
 
 /* the COPY ... TO STDOUT whose bytes are being digested, if any */
 static AgPull *copy_pull = NULL;
@@ -409,6 +429,14 @@ ri_query_exempt(QueryDesc *qd)
 {
 	if (!InNoForceRLSOperation())
 		return false;
+
+	/*
+	 * A key check only looks a key up.  A cascaded update or delete of a
+	 * governed table reads its rows (a constraint it violates shows the
+	 * whole row in the error): a read like any other.
+	 */
+	if (qd->plannedstmt->commandType != CMD_SELECT)
+		return false;
 	if (ri_query != NULL && nest_level > ri_level)
 		return false;			/* user code the RI query runs */
 	ri_query = qd;
@@ -578,6 +606,35 @@ trace_returned(AgReadInfo *info, Oid relid, AttrNumber attnum, int depth)
 	}
 }
 
+/*
+ * An exclusion constraint's violation shows the existing row's value: an
+ * INSERT into a table with one reads it.
+ */
+static bool
+has_exclusion_constraint(Oid relid)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	ListCell   *lc;
+	bool		found = false;
+
+	if (rel->rd_rel->relhasindex)
+	{
+		foreach(lc, RelationGetIndexList(rel))
+		{
+			HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(lc)));
+
+			if (!HeapTupleIsValid(tup))
+				continue;
+			found = ((Form_pg_index) GETSTRUCT(tup))->indisexclusion;
+			ReleaseSysCache(tup);
+			if (found)
+				break;
+		}
+	}
+	relation_close(rel, AccessShareLock);
+	return found;
+}
+
 /* What the ModifyTable nodes of a plan do with governed relations */
 typedef struct AgWrites
 {
@@ -607,7 +664,8 @@ find_writes(Plan *plan, void *context)
 				w->other_target = rti;
 		}
 		else if (mt->operation != CMD_INSERT ||
-				 mt->onConflictAction == ONCONFLICT_UPDATE)
+				 mt->onConflictAction == ONCONFLICT_UPDATE ||
+				 has_exclusion_constraint(rte->relid))
 			w->read_targets = bms_add_member(w->read_targets, rti);
 	}
 	return false;
@@ -1198,6 +1256,11 @@ begin_pull(AgReadInfo *info, QueryDesc *qd, const char *query,
 	else
 		last_pull_id = pull_id;
 
+	if (!exit_hook_registered)
+	{
+		before_shmem_exit(pulls_at_exit, (Datum) 0);
+		exit_hook_registered = true;
+	}
 	cxt = AllocSetContextCreate(TopMemoryContext, "ai_guard pull",
 								ALLOCSET_SMALL_SIZES);
 	pull = MemoryContextAllocZero(cxt, sizeof(AgPull));
@@ -1247,6 +1310,8 @@ finish_pull(AgPull *pull, const char *status, const char *detail)
 	ag_sha256_free(pull->sha);
 	pull->sha = NULL;
 
+	/* what left was read: a COPY of one relation read at least its rows */
+	ai_guard_read_counts_at_least(pull->reads, (int64) pull->rows);
 	if (pull->pull_id != 0)
 	{
 		AgAuditMsg	msg;
@@ -1446,6 +1511,9 @@ copy_putmessage(char msgtype, const char *s, size_t len)
 					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 					 errmsg("could not compute the digest of a governed read")));
 		copy_pull->bytes += len;
+		/* one message per row: counted as sent, in case the COPY never ends */
+		if (copy_pull->dest == NULL)
+			copy_pull->rows++;
 	}
 	return saved_comm->putmessage(msgtype, s, len);
 }
@@ -1930,7 +1998,7 @@ ag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		Oid			changed = stats_changed(parsetree);
 
 		if (OidIsValid(changed))
-			ai_guard_strip_statistics(changed);
+			ai_guard_strip_statistics(changed, false);
 	}
 	if (done_pull)
 	{

@@ -26,11 +26,13 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/relation.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/transam.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_aggregate.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
@@ -50,6 +52,7 @@
 #include "utils/typcache.h"
 
 #include "ai_guard.h"
+#include "digest.h"
 #include "leak_policy.h"
 #include "plan_walk.h"
 
@@ -66,7 +69,93 @@ typedef struct PolicyContext
 	Bitmapset  *once;			/* params set once per run, by InitPlans */
 }			PolicyContext;
 
-/* Is fnoid listed in ai_guard.trusted_functions? */
+/*
+ * What a function does, as a hex SHA-256: its language, body, library
+ * symbol, security and settings, and for an aggregate the same of its
+ * support functions.  Trust is given to this, not to the OID: CREATE OR
+ * REPLACE FUNCTION with another body withdraws it.  Names, not OIDs, so
+ * that a restored function keeps its fingerprint.
+ */
+static void
+fingerprint_add(ag_sha256 *h, Oid fnoid, int depth)
+{
+	HeapTuple	tup;
+	Form_pg_proc proc;
+	bool		isnull;
+	Datum		d;
+	char	   *lang;
+	const char *fields[5];
+	int			i;
+
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fnoid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for function %u", fnoid);
+	proc = (Form_pg_proc) GETSTRUCT(tup);
+	lang = get_language_name(proc->prolang, false);
+	fields[0] = lang;
+	d = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosrc, &isnull);
+	fields[1] = isnull ? "" : TextDatumGetCString(d);
+	d = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_probin, &isnull);
+	fields[2] = isnull ? "" : TextDatumGetCString(d);
+	d = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_proconfig, &isnull);
+	fields[3] = isnull ? "" : TextDatumGetCString(DirectFunctionCall1(array_out, d));
+	fields[4] = psprintf("%c%c%c%c", proc->prokind, proc->prosecdef ? 's' : 'i',
+						 proc->proisstrict ? 's' : 'c', proc->provolatile);
+	for (i = 0; i < 5; i++)
+	{
+		uint32		len = (uint32) strlen(fields[i]);
+
+		ag_sha256_update(h, &len, sizeof(len));
+		ag_sha256_update(h, fields[i], len);
+	}
+	ReleaseSysCache(tup);
+
+	/* an aggregate is what its support functions do */
+	if (proc->prokind == PROKIND_AGGREGATE && depth == 0)
+	{
+		HeapTuple	agg = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(fnoid));
+
+		if (HeapTupleIsValid(agg))
+		{
+			Form_pg_aggregate a = (Form_pg_aggregate) GETSTRUCT(agg);
+			Oid			support[8] = {a->aggtransfn, a->aggfinalfn, a->aggcombinefn,
+				a->aggserialfn, a->aggdeserialfn, a->aggmtransfn, a->aggminvtransfn,
+			a->aggmfinalfn};
+
+			ReleaseSysCache(agg);
+			for (i = 0; i < 8; i++)
+				if (OidIsValid(support[i]))
+					fingerprint_add(h, support[i], depth + 1);
+		}
+	}
+}
+
+static char *
+function_fingerprint(Oid fnoid)
+{
+	ag_sha256  *h = ag_sha256_new();
+	char	   *hex = palloc(AG_SHA256_HEX_LEN + 1);
+
+	if (h == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not initialize SHA-256")));
+	fingerprint_add(h, fnoid, 0);
+	if (!ag_sha256_final_hex(h, hex))
+	{
+		ag_sha256_free(h);
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("could not compute a function's fingerprint")));
+	}
+	ag_sha256_free(h);
+	return hex;
+}
+
+/*
+ * Is fnoid listed in ai_guard.trusted_functions, with the definition it
+ * has now?
+ */
 static bool
 function_trusted(Oid fnoid)
 {
@@ -85,10 +174,14 @@ function_trusted(Oid fnoid)
 	scan = systable_beginscan(rel, InvalidOid, false, snap, 0, NULL);
 	while (!trusted && (tup = systable_getnext(scan)) != NULL)
 	{
-		bool		isnull;
+		bool		isnull,
+					fpnull;
 		Datum		d = heap_getattr(tup, 1, RelationGetDescr(rel), &isnull);
+		Datum		fp = heap_getattr(tup, 5, RelationGetDescr(rel), &fpnull);
 
-		trusted = !isnull && DatumGetObjectId(d) == fnoid;
+		if (isnull || fpnull || DatumGetObjectId(d) != fnoid)
+			continue;
+		trusted = strcmp(TextDatumGetCString(fp), function_fingerprint(fnoid)) == 0;
 	}
 	systable_endscan(scan);
 	UnregisterSnapshot(snap);
@@ -136,7 +229,7 @@ has_values(Node *node, void *context)
 	if (node == NULL)
 		return false;
 	if (IsA(node, Var) || IsA(node, SubPlan) || IsA(node, AlternativeSubPlan) ||
-		IsA(node, CoerceToDomainValue))
+		IsA(node, CoerceToDomainValue) || IsA(node, CaseTestExpr))
 		return true;
 	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC &&
 		!bms_is_member(((Param *) node)->paramid, pc->once))
@@ -186,6 +279,48 @@ check_domain(Oid typid, PolicyContext *pc)
 	return false;
 }
 
+/*
+ * Does a value of this type pass through a domain's CHECK when it is built:
+ * the type itself, or the elements of an array, the attributes of a
+ * composite, the subtype of a range (array_in, record_in and
+ * json_populate_record check them)?
+ */
+static bool
+check_type(Oid typid, PolicyContext *pc, int depth)
+{
+	char		typtype;
+	Oid			inner;
+
+	if (typid < FirstNormalObjectId || depth > 8)
+		return false;
+	check_stack_depth();
+	typtype = get_typtype(typid);
+	if (typtype == TYPTYPE_DOMAIN)
+		return check_domain(typid, pc) ||
+			check_type(getBaseType(typid), pc, depth + 1);
+	if (OidIsValid(inner = get_element_type(typid)))
+		return check_type(inner, pc, depth + 1);
+	if (typtype == TYPTYPE_RANGE)
+		return check_type(get_range_subtype(typid), pc, depth + 1);
+	if (typtype == TYPTYPE_MULTIRANGE)
+		return check_type(get_multirange_range(typid), pc, depth + 1);
+	if (typtype == TYPTYPE_COMPOSITE)
+	{
+		Oid			relid = get_typ_typrelid(typid);
+		Relation	rel = relation_open(relid, AccessShareLock);
+		TupleDesc	desc = RelationGetDescr(rel);
+		bool		found = false;
+		int			i;
+
+		for (i = 0; i < desc->natts && !found; i++)
+			if (!TupleDescAttr(desc, i)->attisdropped)
+				found = check_type(TupleDescAttr(desc, i)->atttypid, pc, depth + 1);
+		relation_close(rel, AccessShareLock);
+		return found;
+	}
+	return false;
+}
+
 static bool
 check_expr(Node *node, void *context)
 {
@@ -193,9 +328,21 @@ check_expr(Node *node, void *context)
 
 	if (node == NULL)
 		return false;
+
+	/*
+	 * A value built into a type with a domain in it runs the domain's CHECK:
+	 * a cast to the domain, and also an array or record input, an array
+	 * coercion, json_populate_record() and the like, whose result type
+	 * holds it.
+	 */
 	if (IsA(node, CoerceToDomain) &&
 		has_values((Node *) ((CoerceToDomain *) node)->arg, pc) &&
 		check_domain(((CoerceToDomain *) node)->resulttype, pc))
+		return true;
+	if ((IsA(node, FuncExpr) || IsA(node, OpExpr) || IsA(node, CoerceViaIO) ||
+		 IsA(node, ArrayCoerceExpr) || IsA(node, Aggref) || IsA(node, WindowFunc)) &&
+		exprType(node) >= FirstNormalObjectId &&
+		has_values(node, pc) && check_type(exprType(node), pc, 0))
 		return true;
 	if (check_functions_in_node(node, untrusted, pc))
 	{
@@ -269,11 +416,12 @@ PG_FUNCTION_INFO_V1(ai_guard_trust_function);
 Datum
 ai_guard_trust_function(PG_FUNCTION_ARGS)
 {
-	Oid			types[3] = {OIDOID, NAMEOID, TEXTOID};
-	Datum		values[3];
-	char		nulls[3] = {' ', ' ', ' '};
+	Oid			types[4] = {OIDOID, NAMEOID, TEXTOID, TEXTOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
 
 	values[0] = ObjectIdGetDatum(function_arg(fcinfo));
+	values[3] = CStringGetTextDatum(function_fingerprint(DatumGetObjectId(values[0])));
 	values[1] = DirectFunctionCall1(namein,
 									CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
 	if (PG_ARGISNULL(1))
@@ -283,11 +431,12 @@ ai_guard_trust_function(PG_FUNCTION_ARGS)
 	}
 	else
 		values[2] = PG_GETARG_DATUM(1);
-	(void) trust_sql("INSERT INTO ai_guard.trusted_functions (fn, trusted_by, reason)"
-					 " VALUES ($1::pg_catalog.regprocedure, $2, $3)"
+	(void) trust_sql("INSERT INTO ai_guard.trusted_functions (fn, trusted_by, reason, fingerprint)"
+					 " VALUES ($1::pg_catalog.regprocedure, $2, $3, $4)"
 					 " ON CONFLICT (fn) DO UPDATE SET trusted_by = EXCLUDED.trusted_by,"
-					 " trusted_at = pg_catalog.now(), reason = EXCLUDED.reason",
-					 3, types, values, nulls);
+					 " trusted_at = pg_catalog.now(), reason = EXCLUDED.reason,"
+					 " fingerprint = EXCLUDED.fingerprint",
+					 4, types, values, nulls);
 	PG_RETURN_VOID();
 }
 

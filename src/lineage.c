@@ -1116,11 +1116,18 @@ ai_guard_subject_rows(PG_FUNCTION_ARGS)
 			bool		isnull;
 			Datum		ids;
 
+			/*
+			 * The key's text through its type's output function, never a
+			 * cast: a cast may be the table owner's function, and this runs
+			 * as the extension's owner.
+			 */
 			sql = psprintf("SELECT pg_catalog.array_agg(%s ORDER BY %s) FROM %s"
-						   " WHERE CAST(%s AS pg_catalog.text) OPERATOR(pg_catalog.=) $1",
+						   " WHERE %s IS NOT NULL"
+						   " AND pg_catalog.format('%%s', %s) OPERATOR(pg_catalog.=) $1",
 						   quote_identifier(NameStr(t->rowcol)),
 						   quote_identifier(NameStr(t->rowcol)),
 						   ai_guard_qualified_name(t->relid),
+						   quote_identifier((char *) lfirst(lcol)),
 						   quote_identifier((char *) lfirst(lcol)));
 			args[0] = PointerGetDatum(value);
 			if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)

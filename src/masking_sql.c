@@ -1272,7 +1272,7 @@ ai_guard_masking_ddl_end(PG_FUNCTION_ARGS)
 			continue;
 		/* a label changed: statistics of non-public columns go */
 		if (ai_guard_is_governed(base))
-			ai_guard_strip_statistics(base);
+			ai_guard_strip_statistics(base, true);
 		rebuild_dropped_views(base);
 		regenerate_masked_views(base);
 	}

@@ -36,6 +36,7 @@ typedef struct AgScanWatch
 {
 	PlanState  *ps;
 	int			rel;			/* index into AgReadCounts.relations */
+	bool		conflicts;		/* ON CONFLICT DO UPDATE: the rows it met */
 }			AgScanWatch;
 
 struct AgReadCounts
@@ -93,10 +94,21 @@ watch_scans(PlanState *ps, void *context)
 	WatchContext *wc = (WatchContext *) context;
 	Index		scanrelid = 0;
 
+	bool		conflicts = false;
+
 	if (ps == NULL)
 		return false;
 	switch (nodeTag(ps->plan))
 	{
+		case T_ModifyTable:
+			/* the existing row of a conflict is read without a scan node */
+			if (((ModifyTable *) ps->plan)->onConflictAction == ONCONFLICT_UPDATE &&
+				((ModifyTable *) ps->plan)->resultRelations != NIL)
+			{
+				scanrelid = linitial_int(((ModifyTable *) ps->plan)->resultRelations);
+				conflicts = true;
+			}
+			break;
 		case T_SeqScan:
 		case T_SampleScan:
 		case T_IndexScan:
@@ -131,6 +143,7 @@ watch_scans(PlanState *ps, void *context)
 				rc->scans = repalloc(rc->scans, sizeof(AgScanWatch) * (rc->nscans + 1));
 			rc->scans[rc->nscans].ps = ps;
 			rc->scans[rc->nscans].rel = rel;
+			rc->scans[rc->nscans].conflicts = conflicts;
 			rc->nscans++;
 		}
 	}
@@ -183,8 +196,11 @@ ai_guard_read_counts_take(AgReadCounts *rc, bool final, bool failed)
 
 		if (in == NULL)
 			continue;
-		rc->rows[rc->scans[i].rel] += (int64) (in->ntuples + in->tuplecount +
-											   in->nfiltered1 + in->nfiltered2);
+		if (rc->scans[i].conflicts)
+			rc->rows[rc->scans[i].rel] += (int64) in->ntuples2;
+		else
+			rc->rows[rc->scans[i].rel] += (int64) (in->ntuples + in->tuplecount +
+												   in->nfiltered1 + in->nfiltered2);
 
 		/*
 		 * An error inside a scan node (a cast or a function in its quals or
@@ -211,6 +227,13 @@ void
 ai_guard_read_counts_set(AgReadCounts *rc, int64 rows)
 {
 	if (rc != NULL && rc->nrelations == 1 && rc->nscans == 0)
+		rc->rows[0] = rows;
+}
+
+void
+ai_guard_read_counts_at_least(AgReadCounts *rc, int64 rows)
+{
+	if (rc != NULL && rc->nrelations == 1 && rc->nscans == 0 && rc->rows[0] < rows)
 		rc->rows[0] = rows;
 }
 

@@ -41,6 +41,8 @@ extern void ai_guard_read_counts_take(AgReadCounts *rc, bool final, bool failed)
 extern AgReadCounts *ai_guard_read_counts_single(const char *relation,
 												 MemoryContext cxt);
 extern void ai_guard_read_counts_set(AgReadCounts *rc, int64 rows);
+/* ... or raises it to rows, if lower (rows that left: at least as many read) */
+extern void ai_guard_read_counts_at_least(AgReadCounts *rc, int64 rows);
 
 /* {"relation": rows, ...}, or NULL if nothing is known. */
 extern char *ai_guard_read_counts_json(AgReadCounts *rc);

@@ -119,19 +119,47 @@ private_columns(Relation rel, Oid labelled_relid)
 	return cols;
 }
 
+/* attstattarget back to the default for a column that was stripped */
 static void
-strip_relation(Oid relid, Oid labelled_relid)
+restore_column(Oid relid, AttrNumber attnum)
+{
+	Relation	attrel = table_open(AttributeRelationId, RowExclusiveLock);
+	HeapTuple	tup = SearchSysCacheCopy2(ATTNUM, ObjectIdGetDatum(relid),
+										  Int16GetDatum(attnum));
+
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_attribute att = (Form_pg_attribute) GETSTRUCT(tup);
+
+		if (att->attstattarget == 0)
+		{
+			att->attstattarget = -1;
+			CatalogTupleUpdate(attrel, &tup->t_self, tup);
+		}
+		heap_freetuple(tup);
+	}
+	table_close(attrel, RowExclusiveLock);
+}
+
+static void
+strip_relation(Oid relid, Oid labelled_relid, bool relabelled)
 {
 	Relation	rel = try_relation_open(relid, ShareUpdateExclusiveLock);
 	Bitmapset  *cols;
 	int			col = -1;
 	ListCell   *lc;
+	int			i;
 
 	if (rel == NULL)
 		return;
 	cols = private_columns(rel, labelled_relid);
 	while ((col = bms_next_member(cols, col)) >= 0)
 		strip_column(relid, (AttrNumber) col);
+	/* a column labelled to be shown as stored gets its statistics back */
+	if (relabelled)
+		for (i = 1; i <= RelationGetDescr(rel)->natts; i++)
+			if (!bms_is_member(i, cols) && !TupleDescAttr(RelationGetDescr(rel), i - 1)->attisdropped)
+				restore_column(relid, (AttrNumber) i);
 
 	/* expression indexes over those columns keep statistics of their own */
 	foreach(lc, RelationGetIndexList(rel))
@@ -205,7 +233,7 @@ strip_relation(Oid relid, Oid labelled_relid)
 }
 
 void
-ai_guard_strip_statistics(Oid relid)
+ai_guard_strip_statistics(Oid relid, bool relabelled)
 {
 	char		relkind = get_rel_relkind(relid);
 	ListCell   *lc;
@@ -213,12 +241,12 @@ ai_guard_strip_statistics(Oid relid)
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE &&
 		relkind != RELKIND_MATVIEW && relkind != RELKIND_FOREIGN_TABLE)
 		return;
-	strip_relation(relid, relid);
+	strip_relation(relid, relid, relabelled);
 	if (relkind == RELKIND_PARTITIONED_TABLE)
 	{
 		foreach(lc, find_all_inheritors(relid, ShareUpdateExclusiveLock, NULL))
 			if (lfirst_oid(lc) != relid)
-				strip_relation(lfirst_oid(lc), relid);
+				strip_relation(lfirst_oid(lc), relid, relabelled);
 	}
 }
 
@@ -302,7 +330,7 @@ ai_guard_stats_utility(Node *stmt, bool (*governed) (Oid relid),
 		{
 			for (i = 0; i < n_governed; i++)
 				if (pg_class_ownercheck(all_governed[i], GetUserId()))
-					ai_guard_strip_statistics(all_governed[i]);
+					ai_guard_strip_statistics(all_governed[i], false);
 		}
 		foreach(lc, vs->rels)
 		{
@@ -312,7 +340,7 @@ ai_guard_stats_utility(Node *stmt, bool (*governed) (Oid relid),
 
 			if (OidIsValid(relid) && governed(relid) &&
 				pg_class_ownercheck(relid, GetUserId()))
-				ai_guard_strip_statistics(relid);
+				ai_guard_strip_statistics(relid, false);
 		}
 	}
 }
@@ -333,6 +361,6 @@ ai_guard_governed_added(PG_FUNCTION_ARGS)
 	rel = heap_getattr(TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple,
 					   1, RelationGetDescr(td->tg_relation), &isnull);
 	if (!isnull)
-		ai_guard_strip_statistics(DatumGetObjectId(rel));
+		ai_guard_strip_statistics(DatumGetObjectId(rel), false);
 	return PointerGetDatum(NULL);
 }

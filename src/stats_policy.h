@@ -14,9 +14,10 @@
  * Removes the statistics of every column of relid that masked views do not
  * show as stored (PII, masked, unlabelled), of its partitions, expression
  * indexes and extended statistics over them, and stops ANALYZE from
- * collecting them again.
+ * collecting them again.  relabelled: labels changed, so columns now shown
+ * as stored get the default statistics target back.
  */
-extern void ai_guard_strip_statistics(Oid relid);
+extern void ai_guard_strip_statistics(Oid relid, bool relabelled);
 
 /* Is the column labelled public or internal, without a mask (shown as stored)? */
 extern bool ai_guard_column_shown_raw(Oid relid, AttrNumber attnum);

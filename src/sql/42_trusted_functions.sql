@@ -9,12 +9,15 @@ CREATE TABLE @extschema@.trusted_functions (
 	fn         pg_catalog.regprocedure PRIMARY KEY,
 	trusted_by pg_catalog.name NOT NULL,
 	trusted_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	reason     pg_catalog.text
+	reason     pg_catalog.text,
+	-- what the function did when it was trusted (language, body, settings):
+	-- CREATE OR REPLACE with another body withdraws the trust
+	fingerprint pg_catalog.text NOT NULL
 );
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.trusted_functions', '');
 REVOKE ALL ON @extschema@.trusted_functions FROM PUBLIC;
 COMMENT ON TABLE @extschema@.trusted_functions IS
-'user-defined functions trusted to see the column values of governed reads, with who trusted them, when and why';
+'user-defined functions trusted to see the column values of governed reads, with who trusted them, when, why, and the definition trusted';
 
 CREATE FUNCTION @extschema@.trust_function(fn pg_catalog.regprocedure,
 	reason pg_catalog.text DEFAULT NULL)

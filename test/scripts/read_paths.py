@@ -240,6 +240,26 @@ def writes_that_read():
           len(recs) == 1 and recs[0]["kind"] == "read" and read_of(recs[0], "gov.people") >= N_ROWS,
           str([(x["kind"], x["rows_read"]) for x in recs]))
 
+    l = connect()
+    q(l, "LISTEN rp_conflict")
+    m = mark()
+    q(r, "INSERT INTO gov.people (id, email, note) SELECT g, 'x', 'x' FROM generate_series(1, %d) g "
+         "ON CONFLICT (id) DO UPDATE SET note = gov.people.note "
+         "WHERE pg_notify('rp_conflict', gov.people.email)::text IS NULL" % N_ROWS)
+    got = 0
+    deadline = time.time() + 5
+    while time.time() < deadline and got < N_ROWS:
+        select.select([l], [], [], 0.5)
+        l.poll()
+        got += len(l.notifies)
+        del l.notifies[:]
+    recs = pulls_since(m)
+    check("INSERT ... ON CONFLICT DO UPDATE whose WHERE notifies each existing row", READER,
+          "recorded with the rows examined",
+          len(recs) == 1 and read_of(recs[0], "gov.people") >= got == N_ROWS,
+          "%d notifications, %s" % (got, [x["rows_read"] for x in recs]))
+    l.close()
+
     m = mark()
     q(r, "WITH d AS (UPDATE gov.people SET note = note WHERE id <= 20 RETURNING email) "
          "INSERT INTO own_reader.loot SELECT email FROM d")
@@ -312,6 +332,7 @@ def side_channels():
                 AS $$BEGIN RAISE NOTICE 'leak %%', a; RETURN a = b; END$$;
                 CREATE OPERATOR %(own)s.=== (LEFTARG = text, RIGHTARG = text, FUNCTION = %(own)s.leq);
                 CREATE DOMAIN %(own)s.leaky AS text CHECK (%(own)s.leak(VALUE) OR VALUE IS NOT NULL);
+                CREATE TYPE %(own)s.lcomp AS (f %(own)s.leaky);
                 CREATE FUNCTION %(own)s.castfn(text) RETURNS int LANGUAGE plpgsql
                 AS $$BEGIN RAISE NOTICE 'leak %%', $1; RETURN 0; END$$;"""
           % {"own": own})
@@ -336,7 +357,16 @@ def side_channels():
                  "SELECT count(*) FROM %s p WHERE EXISTS (SELECT 1 FROM pg_class WHERE %s.leak(p.email) LIMIT 1)"
                  % (src, own)),
                 ("a function in a window's ORDER BY sees every value",
-                 "SELECT max(r) FROM (SELECT rank() OVER (ORDER BY %s.leak(email)) r FROM %s) s" % (own, src))):
+                 "SELECT max(r) FROM (SELECT rank() OVER (ORDER BY %s.leak(email)) r FROM %s) s" % (own, src)),
+                ("a domain's CHECK reached through an array coercion",
+                 "SELECT count(*) FROM %s WHERE string_to_array(email, ',')::%s.leaky[] IS NOT NULL" % (src, own)),
+                ("a domain's CHECK reached through array input",
+                 "SELECT count(*) FROM %s WHERE ('{\"' || email || '\"}')::%s.leaky[] IS NOT NULL" % (src, own)),
+                ("a domain's CHECK reached through record input",
+                 "SELECT count(*) FROM %s WHERE ('(' || email || ')')::%s.lcomp IS NOT NULL" % (src, own)),
+                ("a domain's CHECK reached through json_populate_record()",
+                 "SELECT count(*) FROM %s WHERE json_populate_record(null::%s.lcomp, "
+                 "json_build_object('f', email)) IS NOT NULL" % (src, own))):
             c.notices.clear()
             m = mark()
             rows, code = attempt(c, sql)
@@ -374,6 +404,13 @@ def side_channels():
         who = q(su, "SELECT trusted_by, reason FROM ai_guard.trusted_functions WHERE fn = '%s.leak(text)'::regprocedure" % own)
         tap(who == [("postgres", "read_paths test")] or (who and who[0][1] == "read_paths test"),
             "trust_function records who trusted what, and why (%s)" % WHO[role])
+        # trust is given to a definition: replacing the body withdraws it
+        q(c, """CREATE OR REPLACE FUNCTION %s.leak(t text) RETURNS boolean LANGUAGE plpgsql
+                AS $$BEGIN RAISE NOTICE 'leak again %%', t; RETURN false; END$$""" % own)
+        c.notices.clear()
+        rows, code = attempt(c, "SELECT count(*) FROM %s WHERE %s.leak(email)" % (src, own))
+        check("a trusted function is replaced with another body (CREATE OR REPLACE)", role, "refused",
+              code == "42501" and len(c.notices) == 0, "SQLSTATE %s, %d notices" % (code, len(c.notices)))
         q(su, "SELECT ai_guard.distrust_function('%s.leak(text)')" % own)
 
         # built-in functions that send values elsewhere: recorded
@@ -552,6 +589,78 @@ def pseudonym_domains():
     d.close()
 
 
+# ---- found by an attacker who had not seen these tests ----
+def attacker_findings():
+    # a backend that ends itself in the middle of a COPY: what was sent is on record
+    r = connect(READER, "training")
+    m = mark()
+    buf = io.BytesIO()
+    try:
+        r.cursor().copy_expert("COPY (SELECT id, email FROM gov.people WHERE id < %d "
+                               "OR pg_terminate_backend(pg_backend_pid())) TO STDOUT" % N_ROWS, buf)
+        code = None
+    except Exception as e:   # psycopg2 may wrap the FATAL in a SystemError
+        code = getattr(e, "pgcode", None)
+    try:
+        r.close()
+    except Exception:
+        pass
+    got = len([x for x in buf.getvalue().split(b"\n") if x])
+    time.sleep(0.5)
+    recs = pulls_since(m)
+    check("COPY TO STDOUT whose backend terminates itself mid-copy", READER,
+          "recorded with the rows sent",
+          len(recs) == 1 and recs[0]["rows"] >= got and read_of(recs[0], "gov.people") >= got,
+          "%d lines received, %s" % (got, [(x["status"], x["rows"], x["rows_read"]) for x in recs]))
+
+    # a cascaded update of the governed table shows a whole row in its error
+    o = connect(OWNER, "training")
+    q(o, """CREATE TABLE gov.countries (code text PRIMARY KEY);
+            INSERT INTO gov.countries VALUES ('US'), ('DE');
+            ALTER TABLE gov.people ADD COLUMN country text NOT NULL DEFAULT 'US';
+            ALTER TABLE gov.people ADD CONSTRAINT people_country FOREIGN KEY (country)
+              REFERENCES gov.countries ON UPDATE CASCADE;
+            ALTER TABLE gov.people ADD CONSTRAINT no_xx CHECK (country <> 'XX');
+            GRANT SELECT, UPDATE ON gov.countries TO %s;""" % DS)
+    d = connect(DS)
+    rows, code = attempt(d, "UPDATE gov.countries SET code = 'XX' WHERE code = 'US'")
+    check("ON UPDATE CASCADE into the governed table fails on a CHECK that shows the row", DS,
+          "refused", code == "42501", "SQLSTATE %s" % code)
+    d.close()
+    q(o, "ALTER TABLE gov.people DROP COLUMN country; DROP TABLE gov.countries")
+
+    # an exclusion constraint's violation shows the existing row's value
+    q(o, """CREATE TABLE gov.slots (id int, during tsrange, EXCLUDE USING gist (during WITH &&));
+            INSERT INTO gov.slots VALUES (1, '[2020-01-02 00:00, 2020-01-02 01:00)');
+            SELECT ai_guard.govern('gov.slots');
+            GRANT INSERT ON gov.slots TO %s;""" % READER)
+    r = connect(READER)
+    rows, code = attempt(r, "INSERT INTO gov.slots VALUES (2, '[2020-01-01, 2020-12-31]')")
+    check("INSERT into a governed table with an exclusion constraint (its error shows existing values)",
+          READER, "refused", code == "42501", "SQLSTATE %s" % code)
+    r.close()
+
+    # the data-subject look-up never runs the table owner's code as the extension's owner
+    q(o, """CREATE TABLE own_owner.evidence (who text, n bigint);
+            GRANT INSERT ON own_owner.evidence TO PUBLIC;
+            CREATE TYPE own_owner.kcomp AS (v text);
+            CREATE FUNCTION own_owner.kcomp_text(k own_owner.kcomp) RETURNS text LANGUAGE plpgsql AS
+              $$BEGIN INSERT INTO own_owner.evidence SELECT current_user, count(*) FROM gov.people;
+                      RETURN k.v; END$$;
+            CREATE CAST (own_owner.kcomp AS text) WITH FUNCTION own_owner.kcomp_text(own_owner.kcomp);
+            CREATE TABLE own_owner.subj (id int, k own_owner.kcomp);
+            INSERT INTO own_owner.subj VALUES (1, ROW('42'));
+            SELECT ai_guard.track('own_owner.subj');
+            SECURITY LABEL FOR ai_guard ON COLUMN own_owner.subj.k IS 'public subject';""")
+    o.close()
+    rows, code = attempt(su, "SELECT rel::text, row_ids FROM ai_guard._subject_rows('(42)')")
+    ran = one(su, "SELECT count(*) FROM own_owner.evidence")
+    check("a data-subject look-up over a table whose key type has the owner's cast", OWNER,
+          "the owner's code does not run as the extension's owner",
+          code is None and ran == 0 and rows and rows[0][0] == "own_owner.subj",
+          "SQLSTATE %s, cast ran %d times, %s" % (code, ran, rows))
+
+
 # ---- 4. statistics hold no raw values of governed columns ----
 def statistics():
     q(su, "ANALYZE gov.people")
@@ -586,6 +695,11 @@ def statistics():
                   "AND attname IN ('email', 'phone')")
     check("a database-wide ANALYZE after an unlabelled column was added", OWNER,
           "no statistics of unlabelled or PII columns", has == 0, "%d rows in pg_stats" % has)
+    q(su, "SECURITY LABEL FOR ai_guard ON COLUMN gov.people.phone IS 'public'")
+    q(su, "ANALYZE gov.people")
+    has = one(su, "SELECT count(*) FROM pg_stats WHERE schemaname = 'gov' AND tablename = 'people' "
+                  "AND attname = 'phone'")
+    tap(has == 1, "a column labelled public later gets its statistics back (%d)" % has)
     # a table with statistics that becomes governed loses them
     o = connect(OWNER)
     q(o, "CREATE TABLE gov.later (id int, email text)")
@@ -721,7 +835,7 @@ def main():
     for section in (fk_actions, writes_that_read, side_channels, purpose_mid_cursor,
                     cache_load_fails_closed, parallel_workers, copy_with_rls,
                     portal_fails_outside, return_query_params, pseudonym_domains,
-                    statistics, owner_ddl, unfinished_records):
+                    attacker_findings, statistics, owner_ddl, unfinished_records):
         try:
             section()
         except Exception as e:   # one broken section must not hide the others
