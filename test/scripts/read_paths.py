@@ -494,6 +494,35 @@ def cache_load_fails_closed():
     check("read without a purpose after the governed-set load was cut short", READER, "refused",
           code == "42501", "SQLSTATE %s, rows %s" % (code, rows))
     q(ow, "DROP TABLE gov.other")
+
+    # the same for the tracked-table cache: a pull of a tracked table whose
+    # load was cut short still records which rows it delivered
+    q(ow, """CREATE TABLE gov.events (id int, payload text);
+             SELECT ai_guard.track('gov.events');
+             SELECT ai_guard.begin_ingest('read-paths', 'CC0-1.0', '{training}');
+             INSERT INTO gov.events SELECT g, 'event ' || g FROM generate_series(1, 20) g;
+             SELECT ai_guard.end_ingest();
+             GRANT SELECT ON gov.events TO %s;""" % READER)
+    q(r, "SET ai_guard.purpose = 'training'")
+    q(r, "SELECT count(*) FROM gov.events")        # the caches are loaded
+    q(ow, "CREATE TABLE gov.events2 (id int); SELECT ai_guard.track('gov.events2')")
+    locker = connect()
+    locker.autocommit = False
+    q(locker, "LOCK ai_guard.tracked_relations IN ACCESS EXCLUSIVE MODE")
+    q(r, "SET lock_timeout = '300ms'")
+    rows, code = attempt(r, "SELECT * FROM gov.events")
+    locker.commit()
+    locker.close()
+    q(r, "RESET lock_timeout")
+    m = mark()
+    q(r, "SELECT * FROM gov.events")
+    recs = pulls_since(m)
+    members = one(su, "SELECT count(*) FROM ai_guard.pull_relations WHERE pull_id = %s",
+                  (recs[0]["pull_id"],)) if recs else 0
+    check("read of a tracked table after the tracked-set load was cut short",
+          READER, "recorded with its row membership", code == "55P03" and members == 1,
+          "SQLSTATE %s, %d membership rows" % (code, members))
+    q(ow, "DROP TABLE gov.events2")
     ow.close()
     r.close()
 
