@@ -183,6 +183,7 @@ struct AgPull
 	bool		errored;		/* its executor failed: the next abort ends it */
 	AgReadCounts *reads;		/* rows examined per governed relation */
 	bool		writes_rows;	/* a write into another relation: rows written */
+	bool		in_utility;		/* DDL still running (it may commit inside) */
 };
 
 static AgPull *pulls = NULL;
@@ -1841,8 +1842,10 @@ begin_ddl_pull(Oid gov, const char *queryString)
 
 	info->kind = "read";
 	info->relations = list_make1(ai_guard_qualified_name(gov));
-	pull = begin_pull(info, NULL, queryString, NULL, GetActiveSnapshot(), 0);
+	pull = begin_pull(info, NULL, queryString, NULL,
+					  ActiveSnapshotSet() ? GetActiveSnapshot() : NULL, 0);
 	pull->reads = ai_guard_read_counts_single(linitial(info->relations), pull->cxt);
+	pull->in_utility = true;
 	return pull;
 }
 
@@ -2046,9 +2049,17 @@ ag_xact_callback(XactEvent event, void *arg)
 	 */
 	else if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE)
 	{
+		AgPull	   *p;
+		AgPull	   *next;
+
 		ri_query = NULL;
-		while (pulls)
-			finish_pull(pulls, "failed", "the portal was closed without completing");
+		/* DDL such as CREATE INDEX CONCURRENTLY commits on its way */
+		for (p = pulls; p; p = next)
+		{
+			next = p->next;
+			if (!p->in_utility)
+				finish_pull(p, "failed", "the portal was closed without completing");
+		}
 	}
 }
 

@@ -77,41 +77,37 @@ typedef struct PolicyContext
  * that a restored function keeps its fingerprint.
  */
 static void
-fingerprint_add(ag_sha256 *h, Oid fnoid, int depth)
+fingerprint_add(StringInfo buf, Oid fnoid, int depth)
 {
 	HeapTuple	tup;
 	Form_pg_proc proc;
 	bool		isnull;
 	Datum		d;
-	char	   *lang;
 	const char *fields[5];
+	char		prokind;
 	int			i;
 
 	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fnoid));
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for function %u", fnoid);
 	proc = (Form_pg_proc) GETSTRUCT(tup);
-	lang = get_language_name(proc->prolang, false);
-	fields[0] = lang;
+	prokind = proc->prokind;
+	fields[0] = get_language_name(proc->prolang, false);
 	d = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosrc, &isnull);
 	fields[1] = isnull ? "" : TextDatumGetCString(d);
 	d = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_probin, &isnull);
 	fields[2] = isnull ? "" : TextDatumGetCString(d);
 	d = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_proconfig, &isnull);
-	fields[3] = isnull ? "" : TextDatumGetCString(DirectFunctionCall1(array_out, d));
-	fields[4] = psprintf("%c%c%c%c", proc->prokind, proc->prosecdef ? 's' : 'i',
+	fields[3] = isnull ? "" : DatumGetCString(DirectFunctionCall1(array_out, d));
+	fields[4] = psprintf("%c%c%c%c", prokind, proc->prosecdef ? 's' : 'i',
 						 proc->proisstrict ? 's' : 'c', proc->provolatile);
-	for (i = 0; i < 5; i++)
-	{
-		uint32		len = (uint32) strlen(fields[i]);
-
-		ag_sha256_update(h, &len, sizeof(len));
-		ag_sha256_update(h, fields[i], len);
-	}
 	ReleaseSysCache(tup);
+	/* length-framed, so that no two definitions frame alike */
+	for (i = 0; i < 5; i++)
+		appendStringInfo(buf, "%zu:%s;", strlen(fields[i]), fields[i]);
 
 	/* an aggregate is what its support functions do */
-	if (proc->prokind == PROKIND_AGGREGATE && depth == 0)
+	if (prokind == PROKIND_AGGREGATE && depth == 0)
 	{
 		HeapTuple	agg = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(fnoid));
 
@@ -125,7 +121,7 @@ fingerprint_add(ag_sha256 *h, Oid fnoid, int depth)
 			ReleaseSysCache(agg);
 			for (i = 0; i < 8; i++)
 				if (OidIsValid(support[i]))
-					fingerprint_add(h, support[i], depth + 1);
+					fingerprint_add(buf, support[i], depth + 1);
 		}
 	}
 }
@@ -133,22 +129,15 @@ fingerprint_add(ag_sha256 *h, Oid fnoid, int depth)
 static char *
 function_fingerprint(Oid fnoid)
 {
-	ag_sha256  *h = ag_sha256_new();
+	StringInfoData buf;
 	char	   *hex = palloc(AG_SHA256_HEX_LEN + 1);
 
-	if (h == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("could not initialize SHA-256")));
-	fingerprint_add(h, fnoid, 0);
-	if (!ag_sha256_final_hex(h, hex))
-	{
-		ag_sha256_free(h);
+	initStringInfo(&buf);
+	fingerprint_add(&buf, fnoid, 0);
+	if (!ag_sha256_hex(buf.data, buf.len, hex))
 		ereport(ERROR,
 				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 				 errmsg("could not compute a function's fingerprint")));
-	}
-	ag_sha256_free(h);
 	return hex;
 }
 
@@ -200,7 +189,10 @@ untrusted(Oid fnoid, void *context)
 		return false;
 	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fnoid));
 	if (!HeapTupleIsValid(tup))
-		return true;			/* fail closed */
+	{
+		pc->found = fnoid;		/* fail closed */
+		return true;
+	}
 	leakproof = ((Form_pg_proc) GETSTRUCT(tup))->proleakproof;
 	ReleaseSysCache(tup);
 	if (leakproof)

@@ -783,6 +783,21 @@ def owner_ddl():
           len(recs) == 1 and recs[0]["status"] == "completed" and
           read_of(recs[0], "gov.people") >= seen >= N_ROWS,
           "%d notices, %s" % (seen, [(r["status"], r["rows_read"]) for r in recs]))
+    # DDL that commits on its way keeps its record to the end
+    for path, sql in (("CREATE INDEX CONCURRENTLY on an expression",
+                       "CREATE INDEX CONCURRENTLY people_y ON gov.people ((own_owner.ileakt(note)))"),
+                      ("VACUUM FULL of a table with an expression index", "VACUUM FULL gov.people"),
+                      ("REINDEX TABLE CONCURRENTLY of a table with an expression index",
+                       "REINDEX TABLE CONCURRENTLY gov.people")):
+        o.notices.clear()
+        m = mark()
+        rows, code = attempt(o, sql)
+        recs = [r for r in pulls_since(m) if r["nesting_level"] == 0]
+        check(path + " under a purpose", OWNER, "recorded with the rows examined",
+              code is None and len(recs) == 1 and recs[0]["status"] == "completed" and
+              read_of(recs[0], "gov.people") >= N_ROWS,
+              "SQLSTATE %s, %s" % (code, [(r["status"], r["rows_read"], r["detail"]) for r in recs]))
+    q(o, "DROP INDEX gov.people_y")
     q(o, "RESET ai_guard.purpose")
     for path, sql in (("REINDEX of a table with an expression index", "REINDEX TABLE gov.people"),
                       ("VACUUM FULL of a table with an expression index", "VACUUM FULL gov.people"),
