@@ -608,6 +608,25 @@ def return_query_params():
 
 # ---- 15. pseudonyms under a purpose not granted ----
 def pseudonym_domains():
+    # a key load cut short between the key and its grants publishes nothing:
+    # the next call loads it whole and decides by the real grants
+    for role, allowed in ((DS, True), (READER, False)):
+        c = connect(role, "training")
+        locker = connect()
+        locker.autocommit = False
+        q(locker, "LOCK ai_guard.key_grants IN ACCESS EXCLUSIVE MODE")
+        q(c, "SET lock_timeout = '300ms'")
+        rows, first = attempt(c, "SELECT ai_guard.pseudonymize('user1@example.com', 'rp_pseudo')")
+        locker.commit()
+        locker.close()
+        q(c, "RESET lock_timeout")
+        rows, code = attempt(c, "SELECT ai_guard.pseudonymize('user1@example.com', 'rp_pseudo')")
+        check("pseudonymize() after the key's load was cut short (%s)" % ("granted" if allowed else "not granted"),
+              role, "decided by the key's grants",
+              first == "55P03" and (code is None if allowed else code == "42501"),
+              "first %s, then %s" % (first, code))
+        c.close()
+
     d = connect(DS, "marketing:q3")
     rows, code = attempt(d, "SELECT ai_guard.pseudonymize('user1@example.com', 'rp_pseudo')")
     check("pseudonymize() under a purpose class not granted (links across purposes)", DS, "refused",
