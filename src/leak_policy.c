@@ -44,6 +44,7 @@
 #include "nodes/primnodes.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
@@ -178,6 +179,46 @@ function_trusted(Oid fnoid)
 	return trusted;
 }
 
+/*
+ * ai_guard's own functions (masking in masked views, consent in policies)
+ * are in most governed plans: their membership is remembered, to spare a
+ * pg_depend look-up per call per statement.  Keyed by the extension's OID
+ * too, so a dropped and re-created extension starts afresh.
+ */
+typedef struct OwnFunction
+{
+	Oid			fnoid;
+	Oid			ext;
+}			OwnFunction;
+
+static HTAB *own_functions = NULL;
+
+static bool
+belongs_to_ai_guard(Oid fnoid, Oid ext)
+{
+	OwnFunction *entry;
+	bool		found;
+
+	if (own_functions == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(OwnFunction);
+		own_functions = hash_create("ai_guard own functions", 64, &ctl,
+									HASH_ELEM | HASH_BLOBS);
+	}
+	entry = hash_search(own_functions, &fnoid, HASH_FIND, &found);
+	if (found && entry->ext == ext)
+		return true;
+	if (getExtensionOfObject(ProcedureRelationId, fnoid) != ext)
+		return false;
+	entry = hash_search(own_functions, &fnoid, HASH_ENTER, &found);
+	entry->ext = ext;
+	return true;
+}
+
 static bool
 untrusted(Oid fnoid, void *context)
 {
@@ -197,8 +238,7 @@ untrusted(Oid fnoid, void *context)
 	ReleaseSysCache(tup);
 	if (leakproof)
 		return false;
-	if (OidIsValid(pc->ext) &&
-		getExtensionOfObject(ProcedureRelationId, fnoid) == pc->ext)
+	if (OidIsValid(pc->ext) && belongs_to_ai_guard(fnoid, pc->ext))
 		return false;
 	if (function_trusted(fnoid))
 		return false;
