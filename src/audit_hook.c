@@ -40,6 +40,7 @@
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/copy.h"
 #include "commands/dbcommands.h"
@@ -62,6 +63,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -140,6 +142,7 @@ static Oid	gr_relid = InvalidOid;	/* ai_guard.governed_relations */
 static Oid *governed = NULL;	/* sorted */
 static int	n_governed = 0;
 static bool governed_partitioned = false;	/* any partitioned table in it */
+static bool governed_inherited = false; /* any table in it with children */
 
 /*---- pulls in progress ----*/
 
@@ -239,16 +242,6 @@ static void finish_pull(AgPull *pull, const char *status, const char *detail);
  *------------------------------------------------------------------------
  */
 
-static void
-governed_relcache_cb(Datum arg, Oid relid)
-{
-	if (!OidIsValid(relid) || relid == gr_relid || !ext_present)
-	{
-		cache_valid = false;
-		cache_invals++;
-	}
-}
-
 static int
 ag_oid_cmp(const void *a, const void *b)
 {
@@ -256,6 +249,22 @@ ag_oid_cmp(const void *a, const void *b)
 	Oid			y = *(const Oid *) b;
 
 	return (x > y) - (x < y);
+}
+
+static void
+governed_relcache_cb(Datum arg, Oid relid)
+{
+	/*
+	 * A governed relation's own change may give it children (CREATE TABLE
+	 * ... INHERITS sets relhassubclass): the flags are recomputed.
+	 */
+	if (!OidIsValid(relid) || relid == gr_relid || !ext_present ||
+		(governed != NULL && n_governed > 0 &&
+		 bsearch(&relid, governed, n_governed, sizeof(Oid), ag_oid_cmp) != NULL))
+	{
+		cache_valid = false;
+		cache_invals++;
+	}
 }
 
 static void
@@ -322,9 +331,17 @@ load_governed(void)
 	governed = buf;
 	n_governed = n;
 	governed_partitioned = false;
+	governed_inherited = false;
 	for (n = 0; n < n_governed; n++)
-		if (get_rel_relkind(governed[n]) == RELKIND_PARTITIONED_TABLE)
+	{
+		char		relkind = get_rel_relkind(governed[n]);
+
+		/* ('\0': dropped, not yet forgotten by the sql_drop trigger) */
+		if (relkind == RELKIND_PARTITIONED_TABLE)
 			governed_partitioned = true;
+		else if (relkind == RELKIND_RELATION && has_subclass(governed[n]))
+			governed_inherited = true;
+	}
 	/* an invalidation during the load means it may already be stale */
 	cache_valid = (invals == cache_invals);
 }
@@ -337,8 +354,39 @@ oid_governed(Oid relid)
 }
 
 /*
+ * The governed ancestor of a table through plain inheritance (its rows are
+ * rows of the parent too, read through it), or InvalidOid.
+ */
+static Oid
+governing_parent(Oid relid, int depth)
+{
+	Relation	inh;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			result = InvalidOid;
+
+	if (depth > 16 || !has_superclass(relid))
+		return InvalidOid;
+	inh = table_open(InheritsRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(inh, InheritsRelidSeqnoIndexId, true, NULL, 1, &key);
+	while (!OidIsValid(result) && (tup = systable_getnext(scan)) != NULL)
+	{
+		Oid			parent = ((Form_pg_inherits) GETSTRUCT(tup))->inhparent;
+
+		result = oid_governed(parent) ? parent : governing_parent(parent, depth + 1);
+	}
+	systable_endscan(scan);
+	table_close(inh, AccessShareLock);
+	return result;
+}
+
+/*
  * The governed relation a scanned relation counts as: itself, or for a
- * partition its nearest governed ancestor.  InvalidOid if none.
+ * partition or an inheritance child its nearest governed ancestor.
+ * InvalidOid if none.
  */
 static Oid
 governing_relid(Oid relid, char relkind)
@@ -349,14 +397,14 @@ governing_relid(Oid relid, char relkind)
 
 	if (oid_governed(relid))
 		return relid;
-	/* only partitions of a governed partitioned table count as it */
-	if (!governed_partitioned)
+	/* only partitions and inheritance children of governed tables count */
+	if (!governed_partitioned && !governed_inherited)
 		return InvalidOid;
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE &&
 		relkind != RELKIND_FOREIGN_TABLE)
 		return InvalidOid;
 	if (!get_rel_relispartition(relid))
-		return InvalidOid;
+		return governed_inherited ? governing_parent(relid, 0) : InvalidOid;
 	ancestors = get_partition_ancestors(relid);
 	foreach(lc, ancestors)
 	{

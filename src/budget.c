@@ -11,8 +11,9 @@
  * refusal on the notification channel ai_guard_alerts.
  *
  * Consumption is the rows of the role's finished pulls (ai_guard.pulls) in
- * the interval, for the budget's purpose or any purpose of its class.  Pulls
- * still running are not counted, so concurrent pulls of one role can
+ * the interval (for a failed pull at least the rows it examined:
+ * ai_guard._pull_charge), for the budget's purpose or any purpose of its
+ * class.  Pulls still running are not counted, so concurrent pulls of one role can
  * overrun a budget by what they deliver together.
  *
  *-------------------------------------------------------------------------
@@ -123,9 +124,8 @@ ai_guard_budget_left(const char *role, const char *purpose, char **detail)
 			elog(ERROR, "SPI_connect failed");
 		if (SPI_execute_with_args(
 								  "SELECT b.purpose, b.max_rows, b.per::pg_catalog.text,"
-								  "  COALESCE((SELECT pg_catalog.sum(p.rows) FROM ai_guard.pulls p"
+								  "  COALESCE((SELECT pg_catalog.sum(ai_guard._pull_charge(p)) FROM ai_guard.pulls p"
 								  "   WHERE p.\"current_role\" OPERATOR(pg_catalog.=) b.role"
-								  "     AND p.rows IS NOT NULL"
 								  "     AND p.started_at OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) b.per)"
 								  "     AND (p.purpose OPERATOR(pg_catalog.=) b.purpose OR"
 								  "          pg_catalog.split_part(p.purpose, ':', 1) OPERATOR(pg_catalog.=) b.purpose)),"

@@ -42,6 +42,9 @@
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/primnodes.h"
+#include "parser/parsetree.h"
+#include "commands/trigger.h"
+#include "utils/reltrigger.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
@@ -65,9 +68,10 @@ bool		ai_guard_refuse_untrusted = true;
 
 typedef struct PolicyContext
 {
+	PlannedStmt *stmt;
 	Oid			ext;			/* ai_guard's pg_extension OID */
 	Oid			found;			/* the first untrusted function */
-	Bitmapset  *once;			/* params set once per run, by InitPlans */
+	Bitmapset  *once;			/* InitPlan results that carry no column value */
 }			PolicyContext;
 
 /*
@@ -248,10 +252,11 @@ untrusted(Oid fnoid, void *context)
 
 /*
  * Does an expression carry values of rows: a Var, a correlated SubPlan, a
- * parameter passed down per row (a nested loop's, a correlated subquery's)?
- * The result of an uncorrelated subquery (an InitPlan: "is((SELECT count(*)
- * FROM t), 3)") is one value per statement, like a constant; what it
- * examined is counted in rows_read.
+ * parameter passed down per row (a nested loop's, a correlated subquery's),
+ * the result of an uncorrelated subquery (an InitPlan) computed from column
+ * values ("(SELECT string_agg(email, ',') FROM t)")?  Only an InitPlan
+ * result computed from no column at all ("is((SELECT count(*) FROM t), 3)")
+ * is like a constant.
  */
 static bool
 has_values(Node *node, void *context)
@@ -278,10 +283,22 @@ collect_initplan_params(Plan *plan, void *context)
 	foreach(lc, plan->initPlan)
 	{
 		SubPlan    *sp = (SubPlan *) lfirst(lc);
-		ListCell   *pc2;
+		Plan	   *sub = (Plan *) list_nth(pc->stmt->subplans, sp->plan_id - 1);
+		ListCell   *param = list_head(sp->setParam);
+		ListCell   *tl;
+		PolicyContext values_only = {NULL, InvalidOid, InvalidOid, NULL};
 
-		foreach(pc2, sp->setParam)
-			pc->once = bms_add_member(pc->once, lfirst_int(pc2));
+		/* the subquery's output columns set its params, in order */
+		foreach(tl, sub->targetlist)
+		{
+			TargetEntry *tle = (TargetEntry *) lfirst(tl);
+
+			if (tle->resjunk || param == NULL)
+				continue;
+			if (!has_values((Node *) tle->expr, &values_only))
+				pc->once = bms_add_member(pc->once, lfirst_int(param));
+			param = lnext(sp->setParam, param);
+		}
 	}
 	return false;
 }
@@ -386,9 +403,45 @@ check_expr(Node *node, void *context)
 	return expression_tree_walker(node, check_expr, context);
 }
 
+/*
+ * A trigger on a relation the statement writes sees every row written:
+ * governed values, when they come from a governed read.  Its function is
+ * applied to them like any other (ai_guard's stamping trigger is ai_guard's;
+ * PostgreSQL's own foreign-key triggers are internal).
+ */
+static bool
+check_triggers(Oid relid, PolicyContext *pc)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	TriggerDesc *td = rel->trigdesc;
+	bool		found = false;
+	int			i;
+
+	for (i = 0; td != NULL && i < td->numtriggers && !found; i++)
+	{
+		Trigger    *t = &td->triggers[i];
+
+		if (t->tgisinternal || t->tgenabled == TRIGGER_DISABLED)
+			continue;
+		found = untrusted(t->tgfoid, pc);
+	}
+	relation_close(rel, AccessShareLock);
+	return found;
+}
+
 static bool
 check_plan(Plan *plan, void *context)
 {
+	PolicyContext *pc = (PolicyContext *) context;
+
+	if (IsA(plan, ModifyTable))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((ModifyTable *) plan)->resultRelations)
+			if (check_triggers(rt_fetch(lfirst_int(lc), pc->stmt->rtable)->relid, pc))
+				return true;
+	}
 	return check_expr((Node *) ai_guard_plan_exprs(plan), context);
 }
 
@@ -397,6 +450,7 @@ ai_guard_untrusted_function(PlannedStmt *stmt)
 {
 	PolicyContext pc;
 
+	pc.stmt = stmt;
 	pc.ext = get_extension_oid("ai_guard", true);
 	pc.found = InvalidOid;
 	pc.once = NULL;

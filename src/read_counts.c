@@ -48,6 +48,9 @@ struct AgReadCounts
 	AgScanWatch *scans;
 	PlanState  *top;			/* NULL once the executor is gone */
 	bool		parallel;
+	bool		rechecks;		/* EvalPlanQual may re-run part of the plan */
+	AgGoverningFn governing;
+	MemoryContext cxt;
 };
 
 typedef struct WatchContext
@@ -58,11 +61,45 @@ typedef struct WatchContext
 	MemoryContext cxt;
 }			WatchContext;
 
+/*
+ * Parallel workers, and EvalPlanQual's re-checks (a row updated by another
+ * transaction is re-checked against its new version by a private copy of
+ * the plan, subqueries and all), run nodes this process cannot watch one
+ * by one: there every node counts.
+ */
+static bool
+has_rechecks(PlannedStmt *stmt)
+{
+	return stmt->commandType != CMD_SELECT || stmt->hasModifyingCTE ||
+		stmt->rowMarks != NIL;
+}
+
 void
 ai_guard_read_counts_prepare(QueryDesc *qd)
 {
-	if (qd->plannedstmt->parallelModeNeeded)
+	if (qd->plannedstmt->parallelModeNeeded || has_rechecks(qd->plannedstmt))
 		qd->instrument_options |= INSTRUMENT_ROWS;
+}
+
+/* The range table index a node scans rows of a table from, or 0 */
+static Index
+scan_relid(Plan *plan)
+{
+	switch (nodeTag(plan))
+	{
+		case T_SeqScan:
+		case T_SampleScan:
+		case T_IndexScan:
+		case T_IndexOnlyScan:
+		case T_BitmapHeapScan:
+		case T_TidScan:
+		case T_TidRangeScan:
+		case T_ForeignScan:
+		case T_CustomScan:
+			return ((Scan *) plan)->scanrelid;
+		default:
+			return 0;
+	}
 }
 
 static int
@@ -109,18 +146,8 @@ watch_scans(PlanState *ps, void *context)
 				conflicts = true;
 			}
 			break;
-		case T_SeqScan:
-		case T_SampleScan:
-		case T_IndexScan:
-		case T_IndexOnlyScan:
-		case T_BitmapHeapScan:
-		case T_TidScan:
-		case T_TidRangeScan:
-		case T_ForeignScan:
-		case T_CustomScan:
-			scanrelid = ((Scan *) ps->plan)->scanrelid;
-			break;
 		default:
+			scanrelid = scan_relid(ps->plan);
 			break;
 	}
 	if (scanrelid > 0)
@@ -167,11 +194,69 @@ ai_guard_read_counts_begin(QueryDesc *qd, AgGoverningFn governing,
 	old = MemoryContextSwitchTo(qd->estate->es_query_cxt);
 	(void) watch_scans(qd->planstate, &wc);
 	MemoryContextSwitchTo(old);
-	if (wc.rc->nscans == 0)
+	if (wc.rc->nscans == 0 && !has_rechecks(qd->plannedstmt))
 		return NULL;
 	wc.rc->top = qd->planstate;
 	wc.rc->parallel = qd->plannedstmt->parallelModeNeeded;
+	wc.rc->rechecks = has_rechecks(qd->plannedstmt);
+	wc.rc->governing = governing;
+	wc.rc->cxt = cxt;
 	return wc.rc;
+}
+
+typedef struct RecheckWalk
+{
+	AgReadCounts *rc;
+	EState	   *estate;			/* the re-check's own */
+	bool		failed;
+}			RecheckWalk;
+
+/* Adds what the governed scans of a re-check's plan copy examined. */
+static bool
+count_recheck_scans(PlanState *ps, void *context)
+{
+	RecheckWalk *w = (RecheckWalk *) context;
+
+	if (ps == NULL)
+		return false;
+	if (ps->instrument != NULL && scan_relid(ps->plan) > 0)
+	{
+		RangeTblEntry *rte = exec_rt_fetch(scan_relid(ps->plan), w->estate);
+		Oid			gov = rte->rtekind == RTE_RELATION ?
+			w->rc->governing(rte->relid, rte->relkind) : InvalidOid;
+
+		if (OidIsValid(gov))
+		{
+			Instrumentation *in = ps->instrument;
+			int			rel = relation_index(w->rc, ai_guard_qualified_name(gov), w->rc->cxt);
+
+			w->rc->rows[rel] += (int64) (in->ntuples + in->tuplecount +
+										 in->nfiltered1 + in->nfiltered2) + (w->failed ? 1 : 0);
+		}
+	}
+	return planstate_tree_walker(ps, count_recheck_scans, context);
+}
+
+/* Finds the EvalPlanQual re-checks that ran, and counts their scans. */
+static bool
+find_rechecks(PlanState *ps, void *context)
+{
+	RecheckWalk *w = (RecheckWalk *) context;
+	EPQState   *epq = NULL;
+
+	if (ps == NULL)
+		return false;
+	if (IsA(ps, ModifyTableState))
+		epq = &((ModifyTableState *) ps)->mt_epqstate;
+	else if (IsA(ps, LockRowsState))
+		epq = &((LockRowsState *) ps)->lr_epqstate;
+	if (epq != NULL && epq->recheckplanstate != NULL && epq->recheckestate != NULL)
+	{
+		RecheckWalk inner = {w->rc, epq->recheckestate, w->failed};
+
+		(void) count_recheck_scans(epq->recheckplanstate, &inner);
+	}
+	return planstate_tree_walker(ps, find_rechecks, context);
 }
 
 void
@@ -209,6 +294,12 @@ ai_guard_read_counts_take(AgReadCounts *rc, bool final, bool failed)
 		 */
 		if (failed)
 			rc->rows[rc->scans[i].rel]++;
+	}
+	if (rc->rechecks)
+	{
+		RecheckWalk w = {rc, NULL, failed};
+
+		(void) find_rechecks(rc->top, &w);
 	}
 	if (final)
 		rc->top = NULL;

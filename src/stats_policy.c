@@ -242,7 +242,8 @@ ai_guard_strip_statistics(Oid relid, bool relabelled)
 		relkind != RELKIND_MATVIEW && relkind != RELKIND_FOREIGN_TABLE)
 		return;
 	strip_relation(relid, relid, relabelled);
-	if (relkind == RELKIND_PARTITIONED_TABLE)
+	/* partitions and inheritance children hold its rows too */
+	if (relkind == RELKIND_PARTITIONED_TABLE || has_subclass(relid))
 	{
 		foreach(lc, find_all_inheritors(relid, ShareUpdateExclusiveLock, NULL))
 			if (lfirst_oid(lc) != relid)

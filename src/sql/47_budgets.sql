@@ -35,6 +35,23 @@ REVOKE ALL ON FUNCTION @extschema@.drop_budget(pg_catalog.regrole, pg_catalog.te
 COMMENT ON FUNCTION @extschema@.drop_budget(pg_catalog.regrole, pg_catalog.text) IS
 'removes a row budget; returns false if there was none';
 
+-- what a pull counts against a budget: the rows it delivered; for a pull
+-- that failed, at least the rows it examined (an error message can carry a
+-- value, one failed pull per row would otherwise cost nothing)
+CREATE FUNCTION @extschema@._pull_charge(p @extschema@.pulls)
+RETURNS pg_catalog.int8
+LANGUAGE sql IMMUTABLE
+AS $$
+SELECT CASE WHEN p.status = 'failed' THEN
+         GREATEST(COALESCE(p.rows, 0),
+                  (SELECT COALESCE(pg_catalog.sum(e.value::pg_catalog.int8), 0)
+                     FROM pg_catalog.jsonb_each_text(p.rows_read) e))::pg_catalog.int8
+       ELSE COALESCE(p.rows, 0) END
+$$;
+REVOKE ALL ON FUNCTION @extschema@._pull_charge(@extschema@.pulls) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._pull_charge(@extschema@.pulls) IS
+'internal: the rows a pull counts against a row budget: those delivered, and for a failed pull at least those examined';
+
 CREATE VIEW @extschema@.budget_usage AS
 SELECT b.role, b.purpose, b.max_rows, b.per,
        u.rows AS used_rows,
@@ -42,7 +59,7 @@ SELECT b.role, b.purpose, b.max_rows, b.per,
        u.pulls, u.refused
   FROM @extschema@.budgets b
  CROSS JOIN LATERAL (
-	SELECT COALESCE(pg_catalog.sum(p.rows) FILTER (WHERE p.rows IS NOT NULL), 0)::pg_catalog.int8 AS rows,
+	SELECT COALESCE(pg_catalog.sum(@extschema@._pull_charge(p)), 0)::pg_catalog.int8 AS rows,
 	       pg_catalog.count(*) FILTER (WHERE p.status <> 'refused') AS pulls,
 	       pg_catalog.count(*) FILTER (WHERE p.status = 'refused') AS refused
 	  FROM @extschema@.pulls p

@@ -378,14 +378,24 @@ def side_channels():
                   "SQLSTATE %s, %d notices, %d copied, %s" % (code, len(c.notices), got,
                                                              [(r["status"], r["detail"]) for r in recs]))
 
-        # an uncorrelated subquery hands the function one value: recorded
+        # an uncorrelated subquery's result computed from values is a value;
+        # one computed from no column (a count) is not
+        for path, sql in (
+                ("a function applied to an uncorrelated subquery's value",
+                 "SELECT %s.leak((SELECT email FROM %s ORDER BY id LIMIT 1))" % (own, src)),
+                ("a function applied to an uncorrelated subquery's string_agg of every value",
+                 "SELECT %s.leak((SELECT string_agg(email, ',') FROM %s))" % (own, src))):
+            c.notices.clear()
+            rows, code = attempt(c, sql)
+            check(path, role, "refused", code == "42501" and len(c.notices) == 0,
+                  "SQLSTATE %s, %d notices" % (code, len(c.notices)))
         c.notices.clear()
         m = mark()
-        rows, code = attempt(c, "SELECT %s.leak((SELECT email FROM %s ORDER BY id LIMIT 1))" % (own, src))
+        rows, code = attempt(c, "SELECT %s.leak((SELECT count(*) FROM %s)::text)" % (own, src))
         recs = pulls_since(m)
-        check("a function applied to an uncorrelated subquery's one value", role,
+        check("a function applied to an uncorrelated subquery's count", role,
               "recorded with the rows examined",
-              code is None and len(c.notices) == 1 and len(recs) == 1 and read_of(recs[0], base) >= 1,
+              code is None and len(c.notices) == 1 and len(recs) == 1 and read_of(recs[0], base) >= N_ROWS,
               "SQLSTATE %s, %d notices, %s" % (code, len(c.notices), [r["rows_read"] for r in recs]))
 
         # trusted by the platform team: allowed, and the record covers every value it saw
@@ -701,6 +711,86 @@ def attacker_findings():
             SELECT ai_guard.track('own_owner.subj');
             SECURITY LABEL FOR ai_guard ON COLUMN own_owner.subj.k IS 'public subject';""")
     o.close()
+    # second round: triggers that see written rows are functions applied to them
+    r = connect(READER, "training")
+    r.notices = Notices()
+    q(r, """CREATE FUNCTION own_reader.tleak() RETURNS trigger LANGUAGE plpgsql
+            AS $$BEGIN RAISE NOTICE 'leak %', OLD.email; RETURN NULL; END$$;
+            CREATE VIEW own_reader.rv AS SELECT * FROM gov.people;
+            CREATE TRIGGER tv INSTEAD OF UPDATE ON own_reader.rv
+              FOR EACH ROW EXECUTE FUNCTION own_reader.tleak();
+            CREATE TABLE own_reader.sink (email text);
+            CREATE FUNCTION own_reader.ileak() RETURNS trigger LANGUAGE plpgsql
+            AS $$BEGIN RAISE NOTICE 'leak %', NEW.email; RETURN NULL; END$$;
+            CREATE TRIGGER ti BEFORE INSERT ON own_reader.sink
+              FOR EACH ROW EXECUTE FUNCTION own_reader.ileak();""")
+    for path, sql in (("an INSTEAD OF trigger on the reader's view over the governed table",
+                       "UPDATE own_reader.rv SET note = note WHERE id <= 20"),
+                      ("a BEFORE INSERT trigger on the reader's table fed from the governed table",
+                       "INSERT INTO own_reader.sink SELECT email FROM gov.people WHERE id <= 30")):
+        r.notices.clear()
+        rows, code = attempt(r, sql)
+        check(path, READER, "refused", code == "42501" and len(r.notices) == 0,
+              "SQLSTATE %s, %d notices" % (code, len(r.notices)))
+
+    # an EvalPlanQual re-check runs a subquery the first pass did not
+    import threading
+    q(r, "CREATE TABLE own_reader.m (id int, v int, data text); INSERT INTO own_reader.m VALUES (1, 0, NULL)")
+    b = connect(READER)
+    b.autocommit = False
+    q(b, "UPDATE own_reader.m SET v = 1")
+    m = mark()
+    done = {}
+
+    def recheck():
+        a = connect(READER, "training")
+        try:
+            q(a, "UPDATE own_reader.m SET v = 2, data = CASE WHEN m.v = 1 THEN "
+                 "(SELECT string_agg(c.email, ',') FROM gov.people c WHERE c.id <> m.id) END")
+        except psycopg2.Error as e:
+            done["error"] = e.pgcode
+        a.close()
+    t = threading.Thread(target=recheck)
+    t.start()
+    time.sleep(1.0)
+    b.commit()
+    b.close()
+    t.join(30)
+    got = one(su, "SELECT coalesce(array_length(string_to_array(data, ','), 1), 0) FROM own_reader.m")
+    recs = pulls_since(m)
+    check("UPDATE whose EvalPlanQual re-check runs a subquery over the governed table", READER,
+          "recorded with the rows examined",
+          got >= N_ROWS - 1 and len(recs) == 1 and read_of(recs[0], "gov.people") >= got,
+          "%d values copied, %s %s" % (got, done, [(x["kind"], x["rows_read"]) for x in recs]))
+
+    # failed pulls count against a row budget: one error per value is no way around it
+    q(su, "SELECT ai_guard.grant_purpose('%s', 'budgetcheck')" % READER)
+    q(su, "SELECT ai_guard.set_budget('%s', 'budgetcheck', 5, '1 day')" % READER)
+    q(r, "SET ai_guard.purpose = 'budgetcheck:errors'")
+    codes = []
+    for i in range(1, 9):
+        rows, code = attempt(r, "SELECT email::int FROM gov.people WHERE id = %d" % i)
+        codes.append(code)
+    q(r, "SET ai_guard.purpose = 'training'")
+    check("one failed pull per value (a cast error quotes it) under a row budget of 5", READER,
+          "refused once the budget is used", codes[:5] == ["22P02"] * 5 and codes[5:] == ["42501"] * 3,
+          str(codes))
+    q(su, "SELECT ai_guard.drop_budget('%s', 'budgetcheck')" % READER)
+    r.close()
+
+    # an inheritance child's rows are the governed parent's
+    o = connect(OWNER, "training")
+    q(o, """CREATE TABLE gov.child () INHERITS (gov.people);
+            INSERT INTO gov.child (id, email, note) VALUES (5000, 'child@example.com', 'c');
+            GRANT SELECT ON gov.child TO %s;""" % READER)
+    r = connect(READER)
+    rows, code = attempt(r, "SELECT email FROM gov.child")
+    check("reading an inheritance child of the governed table directly", READER, "refused",
+          code == "42501", "SQLSTATE %s, rows %s" % (code, rows))
+    r.close()
+    q(o, "DROP TABLE gov.child")
+    o.close()
+
     rows, code = attempt(su, "SELECT rel::text, row_ids FROM ai_guard._subject_rows('(42)')")
     ran = one(su, "SELECT count(*) FROM own_owner.evidence")
     check("a data-subject look-up over a table whose key type has the owner's cast", OWNER,
