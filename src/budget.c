@@ -11,7 +11,7 @@
  * refusal on the notification channel ai_guard_alerts.
  *
  * Consumption is the rows of the role's finished pulls (ai_guard.pulls) in
- * the interval (for a failed pull at least the rows it examined:
+ * the interval (one more for a failed pull, the value its error may quote:
  * ai_guard._pull_charge), for the budget's purpose or any purpose of its
  * class.  Pulls still running are not counted, so concurrent pulls of one role can
  * overrun a budget by what they deliver together.

@@ -35,22 +35,19 @@ REVOKE ALL ON FUNCTION @extschema@.drop_budget(pg_catalog.regrole, pg_catalog.te
 COMMENT ON FUNCTION @extschema@.drop_budget(pg_catalog.regrole, pg_catalog.text) IS
 'removes a row budget; returns false if there was none';
 
--- what a pull counts against a budget: the rows it delivered; for a pull
--- that failed, at least the rows it examined (an error message can carry a
--- value, one failed pull per row would otherwise cost nothing)
+-- what a pull counts against a budget: the rows it delivered, and for a pull
+-- that failed one more, the value its error message may quote (one failed
+-- pull per value would otherwise cost nothing); what a failed pull did
+-- besides (notifications, large objects, writes) was rolled back with it
 CREATE FUNCTION @extschema@._pull_charge(p @extschema@.pulls)
 RETURNS pg_catalog.int8
 LANGUAGE sql IMMUTABLE
 AS $$
-SELECT CASE WHEN p.status = 'failed' THEN
-         GREATEST(COALESCE(p.rows, 0),
-                  (SELECT COALESCE(pg_catalog.sum(e.value::pg_catalog.int8), 0)
-                     FROM pg_catalog.jsonb_each_text(p.rows_read) e))::pg_catalog.int8
-       ELSE COALESCE(p.rows, 0) END
+SELECT COALESCE(p.rows, 0) + CASE WHEN p.status = 'failed' THEN 1 ELSE 0 END
 $$;
 REVOKE ALL ON FUNCTION @extschema@._pull_charge(@extschema@.pulls) FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@._pull_charge(@extschema@.pulls) IS
-'internal: the rows a pull counts against a row budget: those delivered, and for a failed pull at least those examined';
+'internal: the rows a pull counts against a row budget: those delivered, and one more for a failed pull (the value its error may quote)';
 
 CREATE VIEW @extschema@.budget_usage AS
 SELECT b.role, b.purpose, b.max_rows, b.per,
