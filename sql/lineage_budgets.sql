@@ -40,6 +40,14 @@ SELECT ai_guard.audit_flush();
 SELECT status, rows, detail FROM ai_guard.pulls
  WHERE "current_role" = 'regress_bud_ds' ORDER BY pull_id;
 SELECT role, purpose, max_rows, used_rows, rows_left, pulls, refused FROM ai_guard.budget_usage;
+-- a compliance role granted the view reads it (the charge function is public)
+CREATE ROLE regress_bud_compliance;
+GRANT SELECT ON ai_guard.budget_usage TO regress_bud_compliance;
+SET ROLE regress_bud_compliance;
+SELECT role, used_rows FROM ai_guard.budget_usage;
+RESET ROLE;
+REVOKE SELECT ON ai_guard.budget_usage FROM regress_bud_compliance;
+DROP ROLE regress_bud_compliance;
 
 -- a raised budget lets pulls through again; dropping it removes the limit
 SELECT ai_guard.set_budget('regress_bud_ds', 'training', 100, '1 hour');

@@ -45,7 +45,8 @@ LANGUAGE sql IMMUTABLE
 AS $$
 SELECT COALESCE(p.rows, 0) + CASE WHEN p.status = 'failed' THEN 1 ELSE 0 END
 $$;
-REVOKE ALL ON FUNCTION @extschema@._pull_charge(@extschema@.pulls) FROM PUBLIC;
+-- callable by whoever reads budget_usage: it only computes on a pulls row
+GRANT EXECUTE ON FUNCTION @extschema@._pull_charge(@extschema@.pulls) TO PUBLIC;
 COMMENT ON FUNCTION @extschema@._pull_charge(@extschema@.pulls) IS
 'internal: the rows a pull counts against a row budget: those delivered, and one more for a failed pull (the value its error may quote)';
 
