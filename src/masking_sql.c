@@ -62,6 +62,7 @@
 #include "utils/timestamp.h"
 
 #include "ai_guard.h"
+#include "commands/policy.h"
 #include "audit_hook.h"
 #include "stats_policy.h"
 #include "label.h"
@@ -798,6 +799,14 @@ masked_view_sql(Oid relid, const char *schema, const char *name)
 	appendStringInfo(&sql, " FROM %s t",
 					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 												RelationGetRelationName(rel)));
+
+	/*
+	 * The view reads as its owner, whom row-level security does not filter:
+	 * a tracked table's consent and quarantine rule (its policy) is part of
+	 * the view instead, evaluated for the reader's own purpose.
+	 */
+	if (OidIsValid(get_relation_policy_oid(relid, "ai_guard_consent", true)))
+		appendStringInfo(&sql, " WHERE %s.row_visible(t.ai_guard_batch)", ext);
 	relation_close(rel, AccessShareLock);
 	AtEOXact_GUC(true, save_nest);
 	return sql.data;
@@ -970,6 +979,16 @@ masked_views_of(Oid base)
 	}
 	PG_END_TRY();
 	return views;
+}
+
+static void regenerate_masked_views(Oid base);
+
+/* After track() or untrack(): the views take up or drop the consent rule */
+void
+ai_guard_refresh_masked_views(Oid base)
+{
+	if (!in_regeneration)
+		regenerate_masked_views(base);
 }
 
 /* Rebuilds every masked view of base (after a label or column change). */

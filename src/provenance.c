@@ -69,6 +69,7 @@
 #include "utils/typcache.h"
 
 #include "ai_guard.h"
+#include "masking_sql.h"
 #include "provenance.h"
 #include "rowdigest.h"
 
@@ -1488,6 +1489,7 @@ ai_guard_track(PG_FUNCTION_ARGS)
 	SPI_connect();
 	batch = track_relation(relid, 0);
 	SPI_finish();
+	ai_guard_refresh_masked_views(relid);
 	PG_RETURN_INT64(batch);
 }
 
@@ -1590,6 +1592,7 @@ ai_guard_untrack(PG_FUNCTION_ARGS)
 				 " WHERE root OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
 				 1, argtypes, values, NULL, false, 0);
 	SPI_finish();
+	ai_guard_refresh_masked_views(relid);
 	PG_RETURN_VOID();
 }
 

@@ -778,6 +778,23 @@ def attacker_findings():
     q(su, "SELECT ai_guard.drop_budget('%s', 'budgetcheck')" % READER)
     r.close()
 
+    # a masked view of a tracked table honours consent for its reader
+    o = connect(OWNER, "training")
+    q(o, """SELECT ai_guard.begin_ingest('read-paths-analytics', 'CC0-1.0', '{analytics}');
+            INSERT INTO gov.events SELECT g, 'analytics ' || g FROM generate_series(21, 30) g;
+            SELECT ai_guard.end_ingest();
+            SECURITY LABEL FOR ai_guard ON COLUMN gov.events.id IS 'public';
+            SECURITY LABEL FOR ai_guard ON COLUMN gov.events.payload IS 'public';
+            SELECT ai_guard.create_masked_view('gov.events', 'gov_masked');""")
+    o.close()
+    q(su, "SELECT ai_guard.grant_masked_access('%s')" % DS)
+    d = connect(DS, "training")
+    rows, code = attempt(d, "SELECT count(*), max(id) FROM gov_masked.events")
+    check("a masked view of a tracked table, rows consented only to analytics", DS,
+          "filtered by consent for the reader's purpose",
+          code is None and rows == [(20, 20)], "SQLSTATE %s, %s" % (code, rows))
+    d.close()
+
     # an inheritance child's rows are the governed parent's
     o = connect(OWNER, "training")
     q(o, """CREATE TABLE gov.child () INHERITS (gov.people);
