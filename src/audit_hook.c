@@ -1164,6 +1164,25 @@ relations_text(AgReadInfo *info)
 	return s.data;
 }
 
+/* Records a read refused before any row was read (a warning if it cannot). */
+static void
+record_refusal(AgReadInfo *info, const char *query, ParamListInfo params,
+			   Snapshot snap, int64 query_id, const char *why_refused)
+{
+	AgAuditMsg	msg;
+	int64		pull_id = 0;
+	const char *why;
+
+	build_start(&msg, "refused", info, query, params, snap, query_id, why_refused);
+	if (!ai_guard_audit_submit(&msg, true, &pull_id, &why))
+		ereport(WARNING,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not record the refused read"),
+				 errdetail("%s.", why)));
+	else
+		last_pull_id = pull_id;
+}
+
 /*
  * The purpose check and the durable "started" record of a governed read.
  * Raises an error (after recording the refusal) if the read may not go on.
@@ -1202,14 +1221,7 @@ begin_pull(AgReadInfo *info, QueryDesc *qd, const char *query,
 							   GetUserNameFromId(GetUserId(), false));
 		if (refusal)
 		{
-			build_start(&msg, "refused", info, query, params, snap, query_id, refusal);
-			if (!ai_guard_audit_submit(&msg, true, &pull_id, &why))
-				ereport(WARNING,
-						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-						 errmsg("could not record the refused read"),
-						 errdetail("%s.", why)));
-			else
-				last_pull_id = pull_id;
+			record_refusal(info, query, params, snap, query_id, refusal);
 			if (no_purpose)
 				ereport(ERROR,
 						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -1239,15 +1251,8 @@ begin_pull(AgReadInfo *info, QueryDesc *qd, const char *query,
 		{
 			char	   *fname = format_procedure(fn);
 
-			build_start(&msg, "refused", info, query, params, snap, query_id,
-						psprintf("untrusted function %s applied to governed values", fname));
-			if (!ai_guard_audit_submit(&msg, true, &pull_id, &why))
-				ereport(WARNING,
-						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-						 errmsg("could not record the refused read"),
-						 errdetail("%s.", why)));
-			else
-				last_pull_id = pull_id;
+			record_refusal(info, query, params, snap, query_id,
+						   psprintf("untrusted function %s applied to governed values", fname));
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("function %s may not see the values of governed relation %s",
@@ -1267,15 +1272,8 @@ begin_pull(AgReadInfo *info, QueryDesc *qd, const char *query,
 		budget_left = ai_guard_budget_left(role, purpose, &budget_detail);
 		if (budget_left == 0)
 		{
-			build_start(&msg, "refused", info, query, params, snap, query_id,
-						psprintf("row budget exhausted: %s", budget_detail));
-			if (!ai_guard_audit_submit(&msg, true, &pull_id, &why))
-				ereport(WARNING,
-						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-						 errmsg("could not record the refused read"),
-						 errdetail("%s.", why)));
-			else
-				last_pull_id = pull_id;
+			record_refusal(info, query, params, snap, query_id,
+						   psprintf("row budget exhausted: %s", budget_detail));
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("row budget of role \"%s\" for purpose \"%s\" is used up",

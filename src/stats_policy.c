@@ -71,9 +71,12 @@ ai_guard_column_shown_raw(Oid relid, AttrNumber attnum)
 		l.cls != AG_CLASS_PII && l.fn == AG_FN_NONE;
 }
 
-/* attstattarget = 0 and no pg_statistic rows for one column */
+/*
+ * Sets a column's statistics target; only_stripped: only if it is 0 (as
+ * stripping left it), so that a target the owner chose is kept.
+ */
 static void
-strip_column(Oid relid, AttrNumber attnum)
+set_stattarget(Oid relid, AttrNumber attnum, int target, bool only_stripped)
 {
 	Relation	attrel = table_open(AttributeRelationId, RowExclusiveLock);
 	HeapTuple	tup = SearchSysCacheCopy2(ATTNUM, ObjectIdGetDatum(relid),
@@ -83,14 +86,21 @@ strip_column(Oid relid, AttrNumber attnum)
 	{
 		Form_pg_attribute att = (Form_pg_attribute) GETSTRUCT(tup);
 
-		if (att->attstattarget != 0)
+		if (only_stripped ? att->attstattarget == 0 : att->attstattarget != target)
 		{
-			att->attstattarget = 0;
+			att->attstattarget = target;
 			CatalogTupleUpdate(attrel, &tup->t_self, tup);
 		}
 		heap_freetuple(tup);
 	}
 	table_close(attrel, RowExclusiveLock);
+}
+
+/* attstattarget = 0 and no pg_statistic rows for one column */
+static void
+strip_column(Oid relid, AttrNumber attnum)
+{
+	set_stattarget(relid, attnum, 0, false);
 	RemoveStatistics(relid, attnum);
 }
 
@@ -119,28 +129,6 @@ private_columns(Relation rel, Oid labelled_relid)
 	return cols;
 }
 
-/* attstattarget back to the default for a column that was stripped */
-static void
-restore_column(Oid relid, AttrNumber attnum)
-{
-	Relation	attrel = table_open(AttributeRelationId, RowExclusiveLock);
-	HeapTuple	tup = SearchSysCacheCopy2(ATTNUM, ObjectIdGetDatum(relid),
-										  Int16GetDatum(attnum));
-
-	if (HeapTupleIsValid(tup))
-	{
-		Form_pg_attribute att = (Form_pg_attribute) GETSTRUCT(tup);
-
-		if (att->attstattarget == 0)
-		{
-			att->attstattarget = -1;
-			CatalogTupleUpdate(attrel, &tup->t_self, tup);
-		}
-		heap_freetuple(tup);
-	}
-	table_close(attrel, RowExclusiveLock);
-}
-
 static void
 strip_relation(Oid relid, Oid labelled_relid, bool relabelled)
 {
@@ -159,7 +147,7 @@ strip_relation(Oid relid, Oid labelled_relid, bool relabelled)
 	if (relabelled)
 		for (i = 1; i <= RelationGetDescr(rel)->natts; i++)
 			if (!bms_is_member(i, cols) && !TupleDescAttr(RelationGetDescr(rel), i - 1)->attisdropped)
-				restore_column(relid, (AttrNumber) i);
+				set_stattarget(relid, (AttrNumber) i, -1, true);
 
 	/* expression indexes over those columns keep statistics of their own */
 	foreach(lc, RelationGetIndexList(rel))
