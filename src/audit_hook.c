@@ -251,6 +251,13 @@ ag_oid_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static inline bool
+oid_governed(Oid relid)
+{
+	return n_governed > 0 &&
+		bsearch(&relid, governed, n_governed, sizeof(Oid), ag_oid_cmp) != NULL;
+}
+
 static void
 governed_relcache_cb(Datum arg, Oid relid)
 {
@@ -259,8 +266,7 @@ governed_relcache_cb(Datum arg, Oid relid)
 	 * ... INHERITS sets relhassubclass): the flags are recomputed.
 	 */
 	if (!OidIsValid(relid) || relid == gr_relid || !ext_present ||
-		(governed != NULL && n_governed > 0 &&
-		 bsearch(&relid, governed, n_governed, sizeof(Oid), ag_oid_cmp) != NULL))
+		oid_governed(relid))
 	{
 		cache_valid = false;
 		cache_invals++;
@@ -344,13 +350,6 @@ load_governed(void)
 	}
 	/* an invalidation during the load means it may already be stale */
 	cache_valid = (invals == cache_invals);
-}
-
-static inline bool
-oid_governed(Oid relid)
-{
-	return n_governed > 0 &&
-		bsearch(&relid, governed, n_governed, sizeof(Oid), ag_oid_cmp) != NULL;
 }
 
 /*
@@ -1895,11 +1894,6 @@ begin_ddl_pull(Oid gov, const char *queryString)
 	return pull;
 }
 
-static bool
-relation_governed(Oid relid)
-{
-	return OidIsValid(governing_relid(relid, get_rel_relkind(relid)));
-}
 
 /* The governed relation whose statistics a DDL statement may have changed */
 static Oid
@@ -1978,10 +1972,10 @@ ag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	{
 		governed_any = true;
 		/* statistics of governed relations hold no raw values */
-		ai_guard_stats_utility(parsetree, relation_governed, governed, n_governed);
+		ai_guard_stats_utility(parsetree, ai_guard_is_governed, governed, n_governed);
 		/* DDL that runs expressions over every row is a read of them */
 		ddl_rel = ai_guard_ddl_reads(parsetree);
-		if (OidIsValid(ddl_rel) && relation_governed(ddl_rel))
+		if (OidIsValid(ddl_rel) && ai_guard_is_governed(ddl_rel))
 			ddl_pull = begin_ddl_pull(governing_relid(ddl_rel, get_rel_relkind(ddl_rel)),
 									  queryString);
 	}

@@ -729,7 +729,7 @@ column_expression(const char *label, const char *col, Oid type,
 		appendStringInfoChar(&e, ')');
 		return e.data;
 	}
-	if (l.cls != AG_CLASS_PII)
+	if (ag_label_shown_as_stored(&l))
 		return pstrdup(col);	/* public, internal: as stored */
 
 	/* PII without a rule: the kind's default mask, or NULL */

@@ -68,7 +68,7 @@ ai_guard_column_shown_raw(Oid relid, AttrNumber attnum)
 	ObjectAddressSubSet(addr, RelationRelationId, relid, attnum);
 	label = GetSecurityLabel(&addr, "ai_guard");
 	return label != NULL && ag_label_parse(label, strlen(label), &l, &err) &&
-		l.cls != AG_CLASS_PII && l.fn == AG_FN_NONE;
+		ag_label_shown_as_stored(&l);
 }
 
 /*

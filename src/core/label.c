@@ -288,6 +288,12 @@ ag_label_parse(const char *s, size_t len, ag_label *out, const char **err)
 	return check_args(s, out, err);
 }
 
+bool
+ag_label_shown_as_stored(const ag_label *l)
+{
+	return l->fn == AG_FN_NONE && l->cls != AG_CLASS_PII;
+}
+
 const char *
 ag_label_fn_name(ag_label_fn fn)
 {

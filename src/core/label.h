@@ -82,6 +82,12 @@ extern bool ag_label_parse(const char *label, size_t len, ag_label *out,
 extern const char *ag_label_fn_name(ag_label_fn fn);
 
 /*
+ * Does a column with this label appear in masked views as stored (public
+ * or internal, without a mask)?  Its statistics may be kept too.
+ */
+extern bool ag_label_shown_as_stored(const ag_label *l);
+
+/*
  * Copies string argument a of label into out (capacity at least a->len + 1),
  * turning '' into ', and NUL-terminates it.  Returns its length.
  */

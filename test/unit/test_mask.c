@@ -177,6 +177,16 @@ label_accepts_the_grammar(void **state)
 	assert_true(parses("pii:email subject mask=mask_email()", &l));
 	assert_true(l.subject);
 	assert_int_equal(l.fn, AG_FN_MASK_EMAIL);
+	/* shown as stored in masked views (and kept in statistics) */
+	assert_false(ag_label_shown_as_stored(&l));
+	assert_true(parses("internal", &l));
+	assert_true(ag_label_shown_as_stored(&l));
+	assert_true(parses("public subject", &l));
+	assert_true(ag_label_shown_as_stored(&l));
+	assert_true(parses("internal mask=generalize('month')", &l));
+	assert_false(ag_label_shown_as_stored(&l));
+	assert_true(parses("pii:email", &l));
+	assert_false(ag_label_shown_as_stored(&l));
 }
 
 static void
