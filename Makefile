@@ -28,7 +28,7 @@ SQL_FRAGMENTS = $(sort $(wildcard src/sql/*.sql))
 # the previous release is generated: src/sql/upgrade/<script> (hand-written
 # changes to objects the previous release had) followed by every fragment
 # that the previous release did not have (src/sql/upgrade/<prev>.fragments).
-PREV_VERSION = 0.1
+PREV_VERSION = 0.2
 PREV_FRAGMENTS = $(addprefix src/sql/,$(shell cat src/sql/upgrade/$(PREV_VERSION).fragments))
 NEW_FRAGMENTS = $(filter-out $(PREV_FRAGMENTS),$(SQL_FRAGMENTS))
 UPGRADE_SCRIPT = $(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql
