@@ -5,6 +5,8 @@
 -- needs a granted purpose and leaves a durable record in ai_guard.pulls.
 SELECT ai_guard.govern('demo.customers');
 SELECT ai_guard.grant_purpose('data_scientist', 'training', now() + interval '90 days');
+-- Even a plain GRANT on the table does not undo masking: a role with masked
+-- access reads PII columns only through masked views (checked at read time).
 GRANT USAGE ON SCHEMA demo TO data_scientist;
 GRANT SELECT ON demo.customers TO data_scientist;
 -- compliance reads the evidence, and nobody can change it
@@ -17,22 +19,25 @@ SET ROLE data_scientist;
 -- Without a declared purpose the read is refused before any row is read
 -- (and the refusal itself is recorded).
 \set ON_ERROR_STOP 0
-SELECT count(*) FROM demo.customers;
+SELECT count(*) FROM masked.customers;
 -- A purpose that was never granted is refused too.
 SET ai_guard.purpose = 'marketing:upsell';
-SELECT count(*) FROM demo.customers;
-\set ON_ERROR_STOP 1
--- The granted class "training" covers training:churn-v3.
+SELECT count(*) FROM masked.customers;
+-- The granted class "training" covers training:churn-v3, but raw birth
+-- dates stay out of reach despite the GRANT (refused, and recorded):
 SET ai_guard.purpose = 'training:churn-v3';
-SELECT customer_id, birth_date, city, country
-  FROM demo.customers WHERE country = 'DE' ORDER BY customer_id LIMIT 5;
+SELECT customer_id, birth_date FROM demo.customers LIMIT 5;
+\set ON_ERROR_STOP 1
+-- The governed path: the masked view (birth dates generalized to the decade).
+SELECT customer_id, birth_date, country, segment
+  FROM masked.customers WHERE country = 'DE' ORDER BY customer_id LIMIT 5;
 -- The pull id to cite in the model card:
 SELECT ai_guard.last_pull_id() AS pull_id \gset
 \echo pull :pull_id
 -- A ROLLBACK does not erase it: the record was committed by the audit writer
 -- before the first row left.
 BEGIN;
-SELECT count(*) AS customers_with_cards FROM demo.customers WHERE card_number <> '';
+SELECT count(*) AS customers_in_de FROM masked.customers WHERE country = 'DE';
 ROLLBACK;
 RESET ai_guard.purpose;
 RESET ROLE;
@@ -65,9 +70,9 @@ DELETE FROM ai_guard.pulls WHERE pull_id = :pull_id;
 SELECT ai_guard.grant_purpose(current_user::regrole, 'audit');
 SET ai_guard.purpose = 'audit:digest-check';
 SELECT digest = encode(sha256(convert_to(
-         string_agg(concat_ws(E'\t', customer_id, birth_date, city, country), E'\n'
+         string_agg(concat_ws(E'\t', customer_id, birth_date, country, segment), E'\n'
                     ORDER BY customer_id) || E'\n', 'UTF8')), 'hex') AS digest_matches
-  FROM (SELECT customer_id, birth_date, city, country FROM demo.customers
+  FROM (SELECT customer_id, birth_date, country, segment FROM masked.customers
          WHERE country = 'DE' ORDER BY customer_id LIMIT 5) s,
        (SELECT digest FROM ai_guard.pulls WHERE pull_id = :pull_id) p
  GROUP BY digest;

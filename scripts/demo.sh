@@ -35,7 +35,7 @@ mkdir -p "$pull_dir"
 	set -x
 	"$AG_BINDIR/ai-guard" pull -U data_scientist --purpose training:churn-v3 \
 		-o "$pull_dir/churn.copy" \
-		'SELECT customer_id, birth_date, city, country FROM demo.customers ORDER BY customer_id'
+		'SELECT customer_id, birth_date, country, segment FROM masked.customers ORDER BY customer_id'
 )
 head -n 3 "$pull_dir/churn.copy"
 sed -n '1,16p' "$pull_dir/churn.copy.manifest.json"

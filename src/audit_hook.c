@@ -108,6 +108,7 @@ extern PGDLLIMPORT const PQcommMethods *PqCommMethods;
 #include "digest.h"
 #include "budget.h"
 #include "leak_policy.h"
+#include "masked_reads.h"
 #include "ddl_reads.h"
 #include "lineage.h"
 #include "plan_walk.h"
@@ -1183,6 +1184,31 @@ record_refusal(AgReadInfo *info, const char *query, ParamListInfo params,
 }
 
 /*
+ * A role with masked access reads governed columns only through masked
+ * views (masked_reads.c): records the refusal and raises the error.
+ */
+static void
+refuse_masked_read(AgReadInfo *info, const char *query, ParamListInfo params,
+				   Snapshot snap, int64 query_id, AgMaskedViolation *v)
+{
+	char	   *role = GetUserNameFromId(v->role, false);
+
+	record_refusal(info, query, params, snap, query_id,
+				   psprintf("role %s has masked access: column %s read outside a masked view",
+							role, v->column));
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("role \"%s\" has masked access and may not read column %s",
+					role, v->column),
+			 errdetail("Roles given masked access read the PII, masked and unclassified columns of governed relations only through their masked views, whatever else is granted."),
+			 OidIsValid(v->masked_view) ?
+			 errhint("Read the masked view %s instead.",
+					 ai_guard_qualified_name(v->masked_view)) :
+			 errhint("The owner of %s can create a masked view with ai_guard.create_masked_view(), or label the column public.",
+					 ai_guard_qualified_name(v->relid))));
+}
+
+/*
  * The purpose check and the durable "started" record of a governed read.
  * Raises an error (after recording the refusal) if the read may not go on.
  * Returns the new pull, registered in the list of pulls in progress.
@@ -1235,6 +1261,17 @@ begin_pull(AgReadInfo *info, QueryDesc *qd, const char *query,
 							relations_text(info)),
 					 errhint("An administrator can grant it with ai_guard.grant_purpose(role, purpose, valid_until); a grant of the class before \":\" covers every purpose of that class.")));
 		}
+	}
+
+	/* masked-access roles read private columns only through masked views */
+	if (qd != NULL)
+	{
+		Oid			masked = ai_guard_masked_role();
+		AgMaskedViolation v;
+
+		if (OidIsValid(masked) &&
+			!ai_guard_masked_plan_ok(qd->plannedstmt, masked, governing_relid, &v))
+			refuse_masked_read(info, query, params, snap, query_id, &v);
 	}
 
 	/*
@@ -1868,6 +1905,23 @@ begin_copy_rel(CopyStmt *stmt, const char *queryString, QueryEnvironment *env)
 		classify_column(info, gov, NameStr(a->attname), name, encrypted_cols);
 	}
 	table_close(rel, AccessShareLock);
+	{
+		Oid			masked = ai_guard_masked_role();
+		AgMaskedViolation v;
+		List	   *attnums = NIL;
+		ListCell   *lc;
+
+		foreach(lc, stmt->attlist)
+		{
+			AttrNumber	att = get_attnum(relid, strVal(lfirst(lc)));
+
+			if (att != InvalidAttrNumber)
+				attnums = lappend_int(attnums, att);
+		}
+		if (OidIsValid(masked) &&
+			!ai_guard_masked_copy_ok(relid, attnums, masked, governing_relid, &v))
+			refuse_masked_read(info, queryString, NULL, GetActiveSnapshot(), 0, &v);
+	}
 	{
 		AgPull	   *pull = begin_pull(info, NULL, queryString, NULL,
 									  GetActiveSnapshot(), 0);

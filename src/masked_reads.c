@@ -1,0 +1,265 @@
+/*-------------------------------------------------------------------------
+ *
+ * masked_reads.c
+ *		Roles with masked access read governed columns only through masked
+ *		views, whatever their grants say.
+ *
+ * grant_masked_access revokes a role's privileges on the base tables, but
+ * a later GRANT SELECT (or a copy of the table granted to the role, or a
+ * view written by hand) would hand it raw values again.  So at read time,
+ * in C: when the current user or the session user has masked access, every
+ * column of a governed relation that masked views do not show as stored
+ * (PII, masked, unlabelled: stats_policy.c's rule) must be read by the
+ * expansion of one of that relation's masked views.
+ *
+ * Which relation entries of a plan a view's expansion contributed is not
+ * recorded in the plan, so the rule is counted: a masked view's body reads
+ * its base table exactly once, so the permission-checked entries of a base
+ * table that read such columns may be at most as many as the entries of
+ * its masked views in the same plan.  A query that reads the table raw
+ * beside its masked view has one more, and is refused.  Masked views
+ * cannot be redefined by hand (masking_sql.c), so their bodies are the
+ * ones create_masked_view wrote.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/sysattr.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "parser/parsetree.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "ai_guard.h"
+#include "masked_reads.h"
+#include "stats_policy.h"
+
+#define AG_SCHEMA "ai_guard"
+
+/*
+ * The first two columns (oids: regclass, regrole) of every row of
+ * ai_guard.<table>; a missing table has none.
+ */
+static void
+scan_oid_pairs(const char *table, List **first, List **second)
+{
+	Oid			nsp = get_namespace_oid(AG_SCHEMA, true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid(table, nsp) : InvalidOid;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	Snapshot	snap;
+
+	if (!OidIsValid(relid))
+		return;
+	rel = table_open(relid, AccessShareLock);
+	snap = RegisterSnapshot(GetCatalogSnapshot(relid));
+	scan = table_beginscan(rel, snap, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, 1, RelationGetDescr(rel), &isnull);
+
+		if (isnull)
+			continue;
+		*first = lappend_oid(*first, DatumGetObjectId(d));
+		if (second)
+		{
+			d = heap_getattr(tup, 2, RelationGetDescr(rel), &isnull);
+			*second = lappend_oid(*second, isnull ? InvalidOid : DatumGetObjectId(d));
+		}
+	}
+	table_endscan(scan);
+	UnregisterSnapshot(snap);
+	table_close(rel, AccessShareLock);
+}
+
+static Oid
+masked_member(Oid role, List *masked)
+{
+	ListCell   *lc;
+
+	foreach(lc, masked)
+	{
+		Oid			m = lfirst_oid(lc);
+
+		/* superusers are members of every role, but not thereby masked */
+		if (role == m || is_member_of_role_nosuper(role, m))
+			return role;
+	}
+	return InvalidOid;
+}
+
+Oid
+ai_guard_masked_role(void)
+{
+	List	   *masked = NIL;
+	Oid			role;
+
+	scan_oid_pairs("masked_access", &masked, NULL);
+	if (masked == NIL)
+		return InvalidOid;
+	role = masked_member(GetUserId(), masked);
+	if (!OidIsValid(role))
+		role = masked_member(GetSessionUserId(), masked);
+	list_free(masked);
+	return role;
+}
+
+/*
+ * The first column of relid among cols (bit = attnum -
+ * FirstLowInvalidHeapAttributeNumber; a whole-row reference is every
+ * column) that masked views do not show as stored, as "rel.col"; NULL if
+ * none.  Labels live on the governed relation gov (a partition's parent).
+ */
+static char *
+private_column(Oid relid, Oid gov, Bitmapset *cols)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	bool		whole = bms_is_member(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber, cols);
+	char	   *found = NULL;
+	int			i;
+
+	for (i = 0; i < desc->natts && found == NULL; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, i);
+		AttrNumber	govatt;
+
+		if (a->attisdropped)
+			continue;
+		if (!whole && !bms_is_member(a->attnum - FirstLowInvalidHeapAttributeNumber, cols))
+			continue;
+		govatt = (gov == relid) ? a->attnum : get_attnum(gov, NameStr(a->attname));
+		if (govatt == InvalidAttrNumber || !ai_guard_column_shown_raw(gov, govatt))
+			found = psprintf("%s.%s", ai_guard_qualified_name(gov),
+							 quote_identifier(NameStr(a->attname)));
+	}
+	relation_close(rel, AccessShareLock);
+	return found;
+}
+
+/* A masked view of relid, to name in the hint */
+static Oid
+masked_view_of(Oid relid, List *views, List *bases)
+{
+	ListCell   *lv;
+	ListCell   *lb;
+
+	forboth(lv, views, lb, bases)
+	{
+		if (lfirst_oid(lb) == relid && get_rel_name(lfirst_oid(lv)) != NULL)
+			return lfirst_oid(lv);
+	}
+	return InvalidOid;
+}
+
+bool
+ai_guard_masked_plan_ok(PlannedStmt *ps, Oid role,
+						Oid (*governing) (Oid relid, char relkind),
+						AgMaskedViolation *v)
+{
+	List	   *views = NIL;
+	List	   *bases = NIL;
+	List	   *masked_reads = NIL;	/* base relids, one per masked view entry */
+	ListCell   *lc;
+
+	scan_oid_pairs("masked_views", &views, &bases);
+	foreach(lc, ps->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		ListCell   *lv;
+		ListCell   *lb;
+
+		/* a view's permission-checked entry stands for one expansion */
+		if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_VIEW ||
+			rte->requiredPerms == 0)
+			continue;
+		forboth(lv, views, lb, bases)
+		{
+			if (lfirst_oid(lv) == rte->relid)
+				masked_reads = lappend_oid(masked_reads, lfirst_oid(lb));
+		}
+	}
+
+	foreach(lc, ps->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		Oid			gov;
+		char	   *col;
+
+		/*
+		 * Entries without permissions to check are inheritance children
+		 * and rule placeholders: their parent's entry is counted.
+		 */
+		if (rte->rtekind != RTE_RELATION || rte->relkind == RELKIND_VIEW ||
+			rte->requiredPerms == 0 || bms_is_empty(rte->selectedCols))
+			continue;
+		gov = governing(rte->relid, rte->relkind);
+		if (!OidIsValid(gov))
+			continue;
+		col = private_column(rte->relid, gov, rte->selectedCols);
+		if (col == NULL)
+			continue;
+		if (list_member_oid(masked_reads, rte->relid))
+		{
+			masked_reads = list_delete_oid(masked_reads, rte->relid);
+			continue;
+		}
+		v->role = role;
+		v->relid = gov;
+		v->column = col;
+		v->masked_view = masked_view_of(rte->relid, views, bases);
+		if (!OidIsValid(v->masked_view))
+			v->masked_view = masked_view_of(gov, views, bases);
+		return false;
+	}
+	return true;
+}
+
+bool
+ai_guard_masked_copy_ok(Oid relid, List *attnums, Oid role,
+						Oid (*governing) (Oid relid, char relkind),
+						AgMaskedViolation *v)
+{
+	Oid			gov = governing(relid, get_rel_relkind(relid));
+	Bitmapset  *cols = NULL;
+	ListCell   *lc;
+	char	   *col;
+
+	if (!OidIsValid(gov))
+		return true;
+	if (attnums == NIL)
+		cols = bms_make_singleton(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber);
+	foreach(lc, attnums)
+		cols = bms_add_member(cols, lfirst_int(lc) - FirstLowInvalidHeapAttributeNumber);
+	col = private_column(relid, gov, cols);
+	if (col == NULL)
+		return true;
+	v->role = role;
+	v->relid = gov;
+	v->column = col;
+	v->masked_view = InvalidOid;
+	{
+		List	   *views = NIL;
+		List	   *bases = NIL;
+
+		scan_oid_pairs("masked_views", &views, &bases);
+		v->masked_view = masked_view_of(relid, views, bases);
+		if (!OidIsValid(v->masked_view))
+			v->masked_view = masked_view_of(gov, views, bases);
+	}
+	return false;
+}
