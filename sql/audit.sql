@@ -111,8 +111,10 @@ RESET ai_guard.require_purpose;
 
 -- ungovern, and dropping a governed relation removes it from the list
 SET ROLE regress_audit_owner;
+-- its data was pulled: lifting governance needs a reason (kept in the log)
 SELECT ai_guard.ungovern('regress_audit.people');
-SELECT ai_guard.ungovern('regress_audit.people');
+SELECT ai_guard.ungovern('regress_audit.people', 'moved to the archive');
+SELECT ai_guard.ungovern('regress_audit.people', 'moved to the archive');
 SELECT ai_guard.govern('regress_audit.people_v');
 RESET ROLE;
 SELECT rel FROM ai_guard.governed_relations WHERE rel::text LIKE 'regress_audit.%';

@@ -109,7 +109,10 @@ extern PGDLLIMPORT const PQcommMethods *PqCommMethods;
 #include "budget.h"
 #include "leak_policy.h"
 #include "masked_reads.h"
+#include "masking_sql.h"
 #include "ddl_reads.h"
+#include "derived.h"
+#include "governance_log.h"
 #include "lineage.h"
 #include "plan_walk.h"
 #include "read_counts.h"
@@ -188,6 +191,11 @@ struct AgPull
 	AgReadCounts *reads;		/* rows examined per governed relation */
 	bool		writes_rows;	/* a write into another relation: rows written */
 	bool		in_utility;		/* DDL still running (it may commit inside) */
+	/* governance follows the data (derived.c) */
+	Oid			write_target;	/* relation written from governed rows */
+	bool		write_into;		/* it is CREATE TABLE AS / matview output */
+	bool		govern_target;	/* an ungoverned target: it becomes governed */
+	List	   *sources;		/* the governed relations read */
 };
 
 static AgPull *pulls = NULL;
@@ -220,6 +228,9 @@ static PQcommMethods copy_comm;
 /* target of the CREATE TABLE AS / matview being executed */
 static char *pending_target = NULL;
 static int	pending_target_level = -1;
+static RangeVar *pending_into = NULL;	/* the relation CREATE ... AS makes */
+static Oid	pending_refresh = InvalidOid;	/* the matview REFRESH fills */
+static bool pending_matview = false;
 
 /* what detection found */
 typedef struct AgReadInfo
@@ -234,6 +245,9 @@ typedef struct AgReadInfo
 	bool		returned_known;
 	char	   *target;
 	bool		writes_rows;	/* governed rows written elsewhere: count them */
+	Oid			write_target;	/* relation written from governed rows */
+	bool		write_into;		/* by CREATE TABLE AS / matview (created later) */
+	bool		govern_target;	/* it is not governed yet */
 }			AgReadInfo;
 
 static void finish_pull(AgPull *pull, const char *status, const char *detail);
@@ -690,6 +704,7 @@ typedef struct AgWrites
 	PlannedStmt *stmt;
 	Bitmapset  *read_targets;	/* governed targets whose rows are read */
 	Index		other_target;	/* first ungoverned target, or 0 */
+	Index		governed_target;	/* first governed target, or 0 */
 }			AgWrites;
 
 static bool
@@ -711,8 +726,11 @@ find_writes(Plan *plan, void *context)
 		{
 			if (w->other_target == 0)
 				w->other_target = rti;
+			continue;
 		}
-		else if (mt->operation != CMD_INSERT ||
+		if (w->governed_target == 0)
+			w->governed_target = rti;
+		if (mt->operation != CMD_INSERT ||
 				 mt->onConflictAction == ONCONFLICT_UPDATE ||
 				 has_exclusion_constraint(rte->relid))
 			w->read_targets = bms_add_member(w->read_targets, rti);
@@ -735,7 +753,7 @@ detect_read(QueryDesc *qd)
 	AgReadInfo *info;
 	List	   *encrypted_cols;
 	CommandDest mydest = qd->dest ? qd->dest->mydest : DestNone;
-	AgWrites	writes = {ps, NULL, 0};
+	AgWrites	writes = {ps, NULL, 0, 0};
 
 	if (ps->commandType == CMD_UTILITY)
 		return NULL;
@@ -767,7 +785,12 @@ detect_read(QueryDesc *qd)
 		{
 			info->kind = "derivation";
 			if (pending_target && pending_target_level == nest_level - 1)
+			{
 				info->target = pstrdup(pending_target);
+				info->write_target = pending_refresh;
+				info->write_into = true;
+				info->govern_target = true;
+			}
 		}
 		else if (mydest == DestCopyOut)
 			info->kind = "copy";
@@ -790,12 +813,18 @@ detect_read(QueryDesc *qd)
 			(source_governed || writes.read_targets != NULL))
 		{
 			info->kind = "derivation";
-			info->target = ai_guard_qualified_name(rt_fetch(writes.other_target,
-															ps->rtable)->relid);
+			info->write_target = rt_fetch(writes.other_target, ps->rtable)->relid;
+			info->target = ai_guard_qualified_name(info->write_target);
 			info->writes_rows = !ps->hasReturning;
+			info->govern_target = true;
 		}
 		else
+		{
 			info->kind = "read";
+			/* governed rows written into a governed relation: labels travel */
+			if (source_governed && writes.governed_target > 0)
+				info->write_target = rt_fetch(writes.governed_target, ps->rtable)->relid;
+		}
 	}
 
 	/* relations and the columns referenced */
@@ -1653,7 +1682,13 @@ ag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	}
 
 	if (info)
+	{
+		/* tracked rows keep their provenance, or are not copied */
+		if (info->write_into ? pending_matview : OidIsValid(info->write_target))
+			ai_guard_check_tracked_copy(queryDesc->plannedstmt, info->write_target,
+										info->target, info->write_into);
 		ai_guard_read_counts_prepare(queryDesc);
+	}
 
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
@@ -1669,6 +1704,19 @@ ag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 						  (int64) queryDesc->plannedstmt->queryId);
 		pull->reads = ai_guard_read_counts_begin(queryDesc, governing_relid, pull->cxt);
 		pull->writes_rows = info->writes_rows;
+		pull->write_target = info->write_target;
+		pull->write_into = info->write_into;
+		pull->govern_target = info->govern_target;
+		if (pull->write_into || OidIsValid(pull->write_target))
+		{
+			ListCell   *lc;
+
+			MemoryContext old = MemoryContextSwitchTo(pull->cxt);
+
+			foreach(lc, info->relations)
+				pull->sources = lappend(pull->sources, pstrdup(lfirst(lc)));
+			MemoryContextSwitchTo(old);
+		}
 		pull->members = ai_guard_members_begin(queryDesc->plannedstmt, pull->cxt);
 		if (strcmp(info->kind, "copy") == 0 && copy_level == nest_level - 1 &&
 			saved_comm != NULL)
@@ -1838,6 +1886,13 @@ ag_ExecutorEnd(QueryDesc *queryDesc)
 			ag_sha256_free(pull->sha);
 			pull->sha = NULL;
 		}
+		/* the copy is governed, its columns labelled (derived.c) */
+		if (pull->write_into && !OidIsValid(pull->write_target) && pending_into != NULL)
+			pull->write_target = RangeVarGetRelid(pending_into, NoLock, true);
+		if (OidIsValid(pull->write_target) && queryDesc->estate)
+			ai_guard_derive(pull->write_target, queryDesc->plannedstmt, pull->write_into,
+							pull->govern_target, pull->pull_id, pull->sources,
+							governing_relid);
 		if (pull->by_protocol)
 			pull->qd = NULL;	/* the COPY statement finishes it */
 		else
@@ -1949,6 +2004,39 @@ begin_ddl_pull(Oid gov, const char *queryString)
 }
 
 
+/*
+ * ALTER TABLE ... DETACH PARTITION, or a child's NO INHERIT, of a governed
+ * parent: the child is governed through the parent only, so it becomes
+ * governed in its own right (a derived copy of the parent) first.
+ */
+static void
+govern_leaving_child(AlterTableStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+		Oid			child = InvalidOid;
+		Oid			parent = InvalidOid;
+
+		if (cmd->subtype == AT_DetachPartition && cmd->def != NULL)
+		{
+			parent = RangeVarGetRelid(stmt->relation, NoLock, true);
+			child = RangeVarGetRelid(((PartitionCmd *) cmd->def)->name, NoLock, true);
+		}
+		else if (cmd->subtype == AT_DropInherit && cmd->def != NULL)
+		{
+			child = RangeVarGetRelid(stmt->relation, NoLock, true);
+			parent = RangeVarGetRelid((RangeVar *) cmd->def, NoLock, true);
+		}
+		if (!OidIsValid(child) || !OidIsValid(parent) || oid_governed(child) ||
+			!OidIsValid(governing_relid(parent, get_rel_relkind(parent))))
+			continue;
+		ai_guard_derive_detached(child, parent);
+	}
+}
+
 /* The governed relation whose statistics a DDL statement may have changed */
 static Oid
 stats_changed(Node *parsetree)
@@ -1986,6 +2074,9 @@ ag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	AgPull	   *prev_copy_pull = copy_pull;
 	char	   *prev_target = pending_target;
 	int			prev_target_level = pending_target_level;
+	RangeVar   *prev_into = pending_into;
+	Oid			prev_refresh = pending_refresh;
+	bool		prev_matview = pending_matview;
 	AgPull	   *ddl_pull = NULL;
 	Oid			ddl_rel = InvalidOid;
 	bool		governed_any = false;
@@ -2007,6 +2098,9 @@ ag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			quote_qualified_identifier(into->rel->schemaname, into->rel->relname) :
 			pstrdup(quote_identifier(into->rel->relname));
 		pending_target_level = nest_level;
+		pending_into = into->rel;
+		pending_refresh = InvalidOid;
+		pending_matview = (((CreateTableAsStmt *) parsetree)->objtype == OBJECT_MATVIEW);
 	}
 	else if (IsA(parsetree, RefreshMatViewStmt))
 	{
@@ -2016,6 +2110,17 @@ ag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		pending_target = OidIsValid(relid) ? ai_guard_qualified_name(relid) :
 			pstrdup(quote_identifier(rv->relname));
 		pending_target_level = nest_level;
+		pending_into = NULL;
+		pending_refresh = relid;
+		pending_matview = true;
+	}
+
+	if (audit_active())
+	{
+		/* only ai_guard defines masked views */
+		ai_guard_masked_view_guard(parsetree);
+		/* settings and DDL that change governance are on the record */
+		ai_guard_govlog_utility(parsetree, ai_guard_is_governed);
 	}
 
 	if (!copy_out && (IsA(parsetree, AlterTableStmt) || IsA(parsetree, IndexStmt) ||
@@ -2032,6 +2137,9 @@ ag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		if (OidIsValid(ddl_rel) && ai_guard_is_governed(ddl_rel))
 			ddl_pull = begin_ddl_pull(governing_relid(ddl_rel, get_rel_relkind(ddl_rel)),
 									  queryString);
+		/* a partition or child leaving a governed parent stays governed */
+		if (IsA(parsetree, AlterTableStmt))
+			govern_leaving_child((AlterTableStmt *) parsetree);
 	}
 
 	if (copy_out)
@@ -2080,6 +2188,9 @@ ag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		copy_level = prev_copy_level;
 		pending_target = prev_target;
 		pending_target_level = prev_target_level;
+		pending_into = prev_into;
+		pending_refresh = prev_refresh;
+		pending_matview = prev_matview;
 	}
 	PG_END_TRY();
 
@@ -2311,20 +2422,47 @@ ai_guard_govern(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* SQL function: ai_guard.ungovern(regclass) */
+/* SQL function: ai_guard.ungovern(regclass, text) */
 PG_FUNCTION_INFO_V1(ai_guard_ungovern);
 Datum
 ai_guard_ungovern(PG_FUNCTION_ARGS)
 {
 	Oid			relid = checked_relation(fcinfo);
+	char	   *reason = (PG_NARGS() > 1 && !PG_ARGISNULL(1)) ?
+		text_to_cstring(PG_GETARG_TEXT_PP(1)) : NULL;
 	Oid			types[1] = {OIDOID};
 	Datum		values[1];
-	uint64		n;
+	Oid			ttypes[1] = {TEXTOID};
+	Datum		tvalues[1];
+	volatile uint64 n = 0;
 
 	values[0] = ObjectIdGetDatum(relid);
-	n = run_as_owner("DELETE FROM ai_guard.governed_relations"
-					 " WHERE rel = $1::pg_catalog.regclass AND reason = 'govern'",
-					 1, types, values, NULL);
+	if (reason == NULL || *reason == '\0')
+	{
+		/* what was pulled stays accountable: lifting that needs a why */
+		tvalues[0] = CStringGetTextDatum(ai_guard_qualified_name(relid));
+		if (run_as_owner("SELECT 1 FROM ai_guard.pulls"
+						 " WHERE relations OPERATOR(pg_catalog.@>) ARRAY[$1] LIMIT 1",
+						 1, ttypes, tvalues, NULL) > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("ungoverning %s needs a reason", ai_guard_qualified_name(relid)),
+					 errdetail("Its data has been pulled; the reason is kept in the governance log."),
+					 errhint("Call ai_guard.ungovern('%s', 'why it is no longer governed').",
+							 ai_guard_qualified_name(relid))));
+	}
+	ai_guard_govlog_set_reason(reason);
+	PG_TRY();
+	{
+		n = run_as_owner("DELETE FROM ai_guard.governed_relations"
+						 " WHERE rel = $1::pg_catalog.regclass AND reason = 'govern'",
+						 1, types, values, NULL);
+	}
+	PG_FINALLY();
+	{
+		ai_guard_govlog_set_reason(NULL);
+	}
+	PG_END_TRY();
 	PG_RETURN_BOOL(n > 0);
 }
 

@@ -536,6 +536,7 @@ static SPIPlanPtr refuse_plan = NULL;
 static SPIPlanPtr members_plan = NULL;
 static SPIPlanPtr alert_plan = NULL;
 static SPIPlanPtr relation_plan = NULL;
+static SPIPlanPtr governance_plan = NULL;
 
 static void
 writer_detach(int code, Datum arg)
@@ -721,6 +722,32 @@ prepare_membership_plans(void)
 				 SPI_result_code_string(SPI_result));
 		SPI_keepplan(relation_plan);
 	}
+}
+
+/* The governance log insert, prepared on first use (0.3 schemas have it) */
+static void
+prepare_governance_plan(void)
+{
+	Oid			types[AG_GOVERNANCE_NFIELDS];
+	int			i;
+
+	if (governance_plan != NULL)
+		return;
+	for (i = 0; i < AG_GOVERNANCE_NFIELDS; i++)
+		types[i] = TEXTOID;
+	governance_plan = SPI_prepare("INSERT INTO ai_guard.governance_log"
+								  " (changed_at, session_role, \"current_role\", backend_pid, xid,"
+								  " catalog, operation, object, before, after, reason, query)"
+								  " VALUES (" TS_SQL(1) ", $2::pg_catalog.name, $3::pg_catalog.name,"
+								  " $4::pg_catalog.int4, $5::pg_catalog.xid8, $6, $7, $8,"
+								  " $9::pg_catalog.jsonb, $10::pg_catalog.jsonb, $11, $12)"
+								  " RETURNING change_id, ai_guard._record_hash('',"
+								  " ai_guard._governance_fields(governance_log.*))",
+								  AG_GOVERNANCE_NFIELDS, types);
+	if (governance_plan == NULL)
+		elog(ERROR, "could not prepare the governance log insert: %s",
+			 SPI_result_code_string(SPI_result));
+	SPI_keepplan(governance_plan);
 }
 
 /* Decodes the fields of a message into text Datums. */
@@ -968,6 +995,18 @@ handle_message(const char *msg, bool abandoned)
 		if (rc != SPI_OK_INSERT_RETURNING)
 			elog(ERROR, "membership insert failed: %s", SPI_result_code_string(rc));
 		chain_append(CStringGetTextDatum("relation"), false);
+	}
+	else if (hdr->type == AG_MSG_GOVERNANCE)
+	{
+		prepare_governance_plan();
+		if (n != AG_GOVERNANCE_NFIELDS || nulls[0] == 'n' || nulls[5] == 'n' || nulls[6] == 'n')
+			elog(ERROR, "malformed governance message");
+		rc = SPI_execute_plan(governance_plan, values, nulls, false, 0);
+		if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+			elog(ERROR, "governance log insert failed: %s", SPI_result_code_string(rc));
+		pull_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+											  SPI_tuptable->tupdesc, 1, &isnull));
+		chain_append(CStringGetTextDatum("governance"), false);
 	}
 	else if (hdr->type != AG_MSG_SYNC)
 		elog(ERROR, "unknown audit message type %d", hdr->type);

@@ -18,6 +18,7 @@
 #define AG_MSG_REFUSE_LATE	4	/* writer-internal: mark a started record refused */
 #define AG_MSG_MEMBERS	5		/* insert a pull_members row (row ids of a pull) */
 #define AG_MSG_RELATION	6		/* insert a pull_relations row */
+#define AG_MSG_GOVERNANCE	7	/* insert a governance_log row (governance_log.c) */
 
 /* fields of AG_MSG_START, in order (all text, NULL allowed) */
 #define AG_START_NFIELDS	28
@@ -28,6 +29,9 @@
 #define AG_MEMBERS_NFIELDS	7
 /* AG_MSG_RELATION: pull_id, relation, membership, reason, row_count, batches */
 #define AG_RELATION_NFIELDS	6
+/* AG_MSG_GOVERNANCE: changed_at, session_role, current_role, backend_pid, xid,
+ * catalog, operation, object, before, after, reason, query */
+#define AG_GOVERNANCE_NFIELDS	12
 
 /* ai_guard.audit_failure */
 typedef enum AgAuditFailure

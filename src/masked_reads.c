@@ -86,6 +86,15 @@ scan_oid_pairs(const char *table, List **first, List **second)
 	table_close(rel, AccessShareLock);
 }
 
+bool
+ai_guard_is_masked_view(Oid relid)
+{
+	List	   *views = NIL;
+
+	scan_oid_pairs("masked_views", &views, NULL);
+	return list_member_oid(views, relid);
+}
+
 static Oid
 masked_member(Oid role, List *masked)
 {

@@ -43,4 +43,7 @@ extern bool ai_guard_masked_copy_ok(Oid relid, List *attnums, Oid role,
 									Oid (*governing) (Oid relid, char relkind),
 									AgMaskedViolation *v);
 
+/* Is relid a masked view registered in ai_guard.masked_views? */
+extern bool ai_guard_is_masked_view(Oid relid);
+
 #endif							/* AI_GUARD_MASKED_READS_H */

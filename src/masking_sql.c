@@ -45,6 +45,7 @@
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -68,6 +69,8 @@
 #include "label.h"
 #include "mask.h"
 #include "masking_sql.h"
+#include "masked_reads.h"
+#include "governance_log.h"
 #include "pii.h"
 
 #define PROVIDER "ai_guard"
@@ -656,6 +659,17 @@ label_hook(const ObjectAddress *object, const char *seclabel)
 				 errmsg("invalid ai_guard security label"),
 				 errdetail("%s", err),
 				 errhint("Write a label as public, internal or pii:<kind>, optionally followed by \" mask=<function>(<literal arguments>)\".")));
+	/* a change of classification of a governed relation is on the record */
+	if (ai_guard_is_governed(object->objectId))
+	{
+		char	   *old = GetSecurityLabel(object, PROVIDER);
+		char	   *att = get_attname(object->objectId, object->objectSubId, false);
+
+		ai_guard_govlog_record("security label", seclabel ? "set" : "remove",
+							   psprintf("%s.%s", ai_guard_qualified_name(object->objectId),
+										quote_identifier(att)),
+							   ai_guard_json_string(old), ai_guard_json_string(seclabel));
+	}
 	/* the masked views of the table follow at the end of the command */
 	add_pending(object->objectId);
 }
@@ -1795,4 +1809,116 @@ ai_guard_apply_classification(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/*---- masked views are defined by ai_guard only ----*/
+
+/* The masked view a hand-written statement would change, or InvalidOid */
+static Oid
+statement_masked_view(Node *stmt)
+{
+	RangeVar   *rv = NULL;
+
+	switch (nodeTag(stmt))
+	{
+		case T_ViewStmt:
+			if (((ViewStmt *) stmt)->replace)
+				rv = ((ViewStmt *) stmt)->view;
+			break;
+		case T_AlterTableStmt:
+			rv = ((AlterTableStmt *) stmt)->relation;
+			break;
+		case T_RuleStmt:
+			rv = ((RuleStmt *) stmt)->relation;
+			break;
+		case T_CreateTrigStmt:
+			rv = ((CreateTrigStmt *) stmt)->relation;
+			break;
+		case T_RenameStmt:
+			if (((RenameStmt *) stmt)->renameType == OBJECT_COLUMN)
+				rv = ((RenameStmt *) stmt)->relation;
+			break;
+		case T_DropStmt:
+			{
+				DropStmt   *d = (DropStmt *) stmt;
+				ListCell   *lc;
+
+				if (d->removeType != OBJECT_VIEW)
+					return InvalidOid;
+				foreach(lc, d->objects)
+				{
+					Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(lfirst(lc)),
+														 NoLock, true);
+
+					if (OidIsValid(relid) && ai_guard_is_masked_view(relid))
+						return relid;
+				}
+				return InvalidOid;
+			}
+		default:
+			return InvalidOid;
+	}
+	if (rv == NULL)
+		return InvalidOid;
+	{
+		Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+
+		return (OidIsValid(relid) && ai_guard_is_masked_view(relid)) ? relid : InvalidOid;
+	}
+}
+
+/* true while drop_masked_view() drops one (the sql_drop trigger forgets it) */
+static bool dropping_masked_view = false;
+
+void
+ai_guard_masked_view_guard(Node *stmt)
+{
+	Oid			view;
+
+	if (in_regeneration || dropping_masked_view)
+		return;
+	view = statement_masked_view(stmt);
+	if (!OidIsValid(view))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("masked view %s is defined by ai_guard and cannot be changed by hand",
+					ai_guard_qualified_name(view)),
+			 errdetail("A masked view follows the security labels of its table; a definition written by hand could show raw values under a masked name."),
+			 errhint("Change the labels (SECURITY LABEL FOR ai_guard), rebuild it with ai_guard.create_masked_view(), or remove it with ai_guard.drop_masked_view().")));
+}
+
+/* SQL function: ai_guard.drop_masked_view(regclass) */
+PG_FUNCTION_INFO_V1(ai_guard_drop_masked_view);
+Datum
+ai_guard_drop_masked_view(PG_FUNCTION_ARGS)
+{
+	Oid			view = PG_GETARG_OID(0);
+	Oid			owner;
+	AgOwnerContext s;
+	bool		save_dropping = dropping_masked_view;
+	char	   *name = get_rel_name(view);
+
+	if (name == NULL || !ai_guard_is_masked_view(view))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("relation with OID %u is not a masked view", view)));
+	if (!pg_class_ownercheck(view, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_VIEW, name);
+	owner = ai_guard_relation_owner(view);
+	dropping_masked_view = true;
+	ai_guard_become_owner(owner, &s);
+	PG_TRY();
+	{
+		SPI_connect();
+		spi_exec(psprintf("DROP VIEW %s", ai_guard_qualified_name(view)), 0, NULL, NULL, false);
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		ai_guard_restore_caller(&s);
+		dropping_masked_view = save_dropping;
+	}
+	PG_END_TRY();
+	PG_RETURN_VOID();
 }

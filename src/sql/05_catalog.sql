@@ -10,13 +10,14 @@ GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
  * governed_relations: the one list of relations whose reads are governed
  * (audited, purpose-checked). Each capability adds its relations with its own
  * reason: govern() with 'govern', track() with 'track', create_masked_view()
- * with 'masked_view'. A relation stays governed while any reason remains.
+ * with 'masked_view', a copy of governed data with 'derived' (derived.c).
+ * A relation stays governed while any reason remains.
  * regclass values are dumped by name, so the list survives pg_dump/restore.
  */
 CREATE TABLE @extschema@.governed_relations (
 	rel         pg_catalog.regclass NOT NULL,
 	reason      pg_catalog.text NOT NULL
-	            CHECK (reason IN ('govern', 'track', 'masked_view')),
+	            CHECK (reason IN ('govern', 'track', 'masked_view', 'derived')),
 	added_by    pg_catalog.name NOT NULL DEFAULT CURRENT_USER,
 	added_at    pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	PRIMARY KEY (rel, reason)

@@ -209,3 +209,10 @@ CREATE EVENT TRIGGER ai_guard_masking_ddl_end ON ddl_command_end
 	EXECUTE FUNCTION @extschema@._masking_ddl_end();
 CREATE EVENT TRIGGER ai_guard_masking_sql_drop ON sql_drop
 	EXECUTE FUNCTION @extschema@._masking_sql_drop();
+
+CREATE FUNCTION @extschema@.drop_masked_view(view pg_catalog.regclass)
+RETURNS void
+AS 'MODULE_PATHNAME', 'ai_guard_drop_masked_view'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@.drop_masked_view(pg_catalog.regclass) IS
+'drops a masked view (its owner); masked views cannot be dropped, replaced or altered by hand';

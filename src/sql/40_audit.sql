@@ -49,12 +49,13 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.govern(pg_catalog.regclass) IS
 'marks a table, partitioned table, view, materialized view or foreign table governed: its reads need a purpose and are audited (owner or superuser)';
 
-CREATE FUNCTION @extschema@.ungovern(rel pg_catalog.regclass)
+CREATE FUNCTION @extschema@.ungovern(rel pg_catalog.regclass,
+	reason pg_catalog.text DEFAULT NULL)
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'ai_guard_ungovern'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION @extschema@.ungovern(pg_catalog.regclass) IS
-'removes the govern() mark of a relation (other reasons such as tracking stay); returns false if it had none';
+COMMENT ON FUNCTION @extschema@.ungovern(pg_catalog.regclass, pg_catalog.text) IS
+'removes the govern() mark of a relation (other reasons such as tracking stay); a relation whose data was pulled needs a reason, recorded in the governance log; returns false if it had none';
 
 -- every change of governed_relations resets the per-backend caches
 CREATE FUNCTION @extschema@._governed_changed()
@@ -92,6 +93,11 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	DELETE FROM @extschema@.governed_relations g
+	 USING pg_catalog.pg_event_trigger_dropped_objects() d
+	 WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND d.objsubid = 0
+	   AND g.rel::pg_catalog.oid = d.objid;
+	DELETE FROM @extschema@.derived_relations g
 	 USING pg_catalog.pg_event_trigger_dropped_objects() d
 	 WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
 	   AND d.objsubid = 0
@@ -172,7 +178,7 @@ CREATE INDEX ON @extschema@.audit_log (pull_id, seq);
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.audit_log', '');
 REVOKE ALL ON @extschema@.audit_log FROM PUBLIC;
 COMMENT ON TABLE @extschema@.audit_log IS
-'hash chain over every write of ai_guard.pulls, in order; checked by verify_audit()';
+'hash chain over every write of ai_guard.pulls, their row membership and the governance log, in order; checked by verify_audit() (pull_id is the change_id of a governance entry)';
 
 CREATE TABLE @extschema@.audit_state (
 	singleton  pg_catalog.bool PRIMARY KEY DEFAULT true CHECK (singleton),
@@ -332,7 +338,7 @@ BEGIN
 		  FROM @extschema@.pulls p
 		  LEFT JOIN LATERAL (SELECT * FROM @extschema@.audit_log a
 		                      WHERE a.pull_id = p.pull_id
-		                        AND a.event NOT IN ('members', 'relation')
+		                        AND a.event NOT IN ('members', 'relation', 'governance')
 		                      ORDER BY a.seq DESC LIMIT 1) l ON true
 		 ORDER BY p.pull_id
 	LOOP
@@ -349,7 +355,8 @@ BEGIN
 	END LOOP;
 	-- 4. no record was deleted
 	SELECT a.seq, a.pull_id INTO r FROM @extschema@.audit_log a
-	 WHERE NOT EXISTS (SELECT 1 FROM @extschema@.pulls p WHERE p.pull_id = a.pull_id)
+	 WHERE a.event <> 'governance'
+	   AND NOT EXISTS (SELECT 1 FROM @extschema@.pulls p WHERE p.pull_id = a.pull_id)
 	 ORDER BY a.seq LIMIT 1;
 	IF FOUND THEN
 		broken_seq := r.seq; broken_pull_id := r.pull_id;
@@ -388,6 +395,26 @@ BEGIN
 	IF FOUND THEN
 		broken_pull_id := r.pull_id;
 		problem := format('the row membership of pull %s was deleted', r.pull_id);
+		RETURN;
+	END IF;
+	-- 6. every change of governance equals what the chain hashed; none deleted
+	SELECT g.change_id INTO r FROM @extschema@.governance_log g
+	 WHERE NOT EXISTS (SELECT 1 FROM @extschema@.audit_log a
+	                    WHERE a.pull_id = g.change_id AND a.event = 'governance'
+	                      AND a.content_hash = @extschema@._record_hash('',
+	                                             @extschema@._governance_fields(g)))
+	 ORDER BY g.change_id LIMIT 1;
+	IF FOUND THEN
+		problem := format('governance change %s was altered', r.change_id);
+		RETURN;
+	END IF;
+	SELECT a.seq, a.pull_id INTO r FROM @extschema@.audit_log a
+	 WHERE a.event = 'governance'
+	   AND NOT EXISTS (SELECT 1 FROM @extschema@.governance_log g WHERE g.change_id = a.pull_id)
+	 ORDER BY a.seq LIMIT 1;
+	IF FOUND THEN
+		broken_seq := r.seq;
+		problem := format('governance change %s was deleted', r.pull_id);
 		RETURN;
 	END IF;
 	intact := true;
