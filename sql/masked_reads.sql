@@ -60,7 +60,8 @@ RESET SESSION AUTHORIZATION;
 -- the refusals are recorded
 SELECT ai_guard.audit_flush();
 SELECT session_role, detail FROM ai_guard.pulls
- WHERE status = 'refused' AND detail LIKE '%masked access%' ORDER BY pull_id;
+ WHERE status = 'refused' AND detail LIKE '%masked access%'
+   AND session_role::text LIKE 'regress_mr%' ORDER BY pull_id;
 -- without masked access the grants apply as usual
 SELECT ai_guard.revoke_masked_access('regress_mr_ds');
 GRANT SELECT ON regress_mr.cust TO regress_mr_ds;

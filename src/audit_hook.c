@@ -231,6 +231,10 @@ static int	pending_target_level = -1;
 static RangeVar *pending_into = NULL;	/* the relation CREATE ... AS makes */
 static Oid	pending_refresh = InvalidOid;	/* the matview REFRESH fills */
 static bool pending_matview = false;
+/* the copy that CREATE TABLE AS / a matview made, to govern at its end */
+static Oid	pending_derived = InvalidOid;
+static int64 pending_derived_pull = 0;
+static List *pending_derived_sources = NIL;
 
 /* what detection found */
 typedef struct AgReadInfo
@@ -818,13 +822,17 @@ detect_read(QueryDesc *qd)
 			info->writes_rows = !ps->hasReturning;
 			info->govern_target = true;
 		}
-		else
+		else if (source_governed && writes.governed_target > 0 &&
+				 writes.read_targets == NULL)
 		{
-			info->kind = "read";
-			/* governed rows written into a governed relation: labels travel */
-			if (source_governed && writes.governed_target > 0)
-				info->write_target = rt_fetch(writes.governed_target, ps->rtable)->relid;
+			/* governed rows copied into a governed relation: labels travel */
+			info->kind = "derivation";
+			info->write_target = rt_fetch(writes.governed_target, ps->rtable)->relid;
+			info->target = ai_guard_qualified_name(info->write_target);
+			info->writes_rows = !ps->hasReturning;
 		}
+		else
+			info->kind = "read";
 	}
 
 	/* relations and the columns referenced */
@@ -1297,10 +1305,26 @@ begin_pull(AgReadInfo *info, QueryDesc *qd, const char *query,
 	{
 		Oid			masked = ai_guard_masked_role();
 		AgMaskedViolation v;
+		Oid			bypassed;
 
 		if (OidIsValid(masked) &&
 			!ai_guard_masked_plan_ok(qd->plannedstmt, masked, governing_relid, &v))
 			refuse_masked_read(info, query, params, snap, query_id, &v);
+
+		/* consent holds through views, not only for direct reads */
+		bypassed = ai_guard_view_consent_bypass(qd->plannedstmt);
+		if (OidIsValid(bypassed))
+		{
+			record_refusal(info, query, params, snap, query_id,
+						   psprintf("tracked relation %s read through a view that skips its consent rule",
+									ai_guard_qualified_name(bypassed)));
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("tracked relation %s is read through a view that skips its consent rule",
+							ai_guard_qualified_name(bypassed)),
+					 errdetail("The view runs as a role that row-level security does not filter, so rows without consent for the purpose, or quarantined rows, would be read."),
+					 errhint("Make the view check its reader: ALTER VIEW ... SET (security_invoker = on); or read the table's masked view.")));
+		}
 	}
 
 	/*
@@ -1890,9 +1914,31 @@ ag_ExecutorEnd(QueryDesc *queryDesc)
 		if (pull->write_into && !OidIsValid(pull->write_target) && pending_into != NULL)
 			pull->write_target = RangeVarGetRelid(pending_into, NoLock, true);
 		if (OidIsValid(pull->write_target) && queryDesc->estate)
-			ai_guard_derive(pull->write_target, queryDesc->plannedstmt, pull->write_into,
-							pull->govern_target, pull->pull_id, pull->sources,
-							governing_relid);
+		{
+			ai_guard_derive_labels(pull->write_target, queryDesc->plannedstmt,
+								   pull->write_into, pull->pull_id, governing_relid);
+			if (!pull->govern_target)
+				;
+			else if (!pull->write_into)
+				ai_guard_derive_govern(pull->write_target, pull->pull_id, pull->sources);
+			else
+			{
+				/*
+				 * A new table is governed when its statement ends, after
+				 * provenance.c has tracked it (its backfill is no read).
+				 */
+				MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+				ListCell   *lc;
+
+				pending_derived = pull->write_target;
+				pending_derived_pull = pull->pull_id;
+				pending_derived_sources = NIL;
+				foreach(lc, pull->sources)
+					pending_derived_sources = lappend(pending_derived_sources,
+													  pstrdup(lfirst(lc)));
+				MemoryContextSwitchTo(old);
+			}
+		}
 		if (pull->by_protocol)
 			pull->qd = NULL;	/* the COPY statement finishes it */
 		else
@@ -2077,6 +2123,12 @@ ag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	RangeVar   *prev_into = pending_into;
 	Oid			prev_refresh = pending_refresh;
 	bool		prev_matview = pending_matview;
+	Oid			prev_derived = pending_derived;
+	int64		prev_derived_pull = pending_derived_pull;
+	List	   *prev_derived_sources = pending_derived_sources;
+	Oid			derived = InvalidOid;
+	int64		derived_pull = 0;
+	List	   *derived_sources = NIL;
 	AgPull	   *ddl_pull = NULL;
 	Oid			ddl_rel = InvalidOid;
 	bool		governed_any = false;
@@ -2100,6 +2152,7 @@ ag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		pending_target_level = nest_level;
 		pending_into = into->rel;
 		pending_refresh = InvalidOid;
+		pending_derived = InvalidOid;
 		pending_matview = (((CreateTableAsStmt *) parsetree)->objtype == OBJECT_MATVIEW);
 	}
 	else if (IsA(parsetree, RefreshMatViewStmt))
@@ -2113,6 +2166,7 @@ ag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		pending_into = NULL;
 		pending_refresh = relid;
 		pending_matview = true;
+		pending_derived = InvalidOid;
 	}
 
 	if (audit_active())
@@ -2191,8 +2245,18 @@ ag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		pending_into = prev_into;
 		pending_refresh = prev_refresh;
 		pending_matview = prev_matview;
+		derived = pending_derived;
+		derived_pull = pending_derived_pull;
+		derived_sources = pending_derived_sources;
+		pending_derived = prev_derived;
+		pending_derived_pull = prev_derived_pull;
+		pending_derived_sources = prev_derived_sources;
 	}
 	PG_END_TRY();
+
+	if (OidIsValid(derived) &&
+		(IsA(parsetree, CreateTableAsStmt) || IsA(parsetree, RefreshMatViewStmt)))
+		ai_guard_derive_govern(derived, derived_pull, derived_sources);
 
 	if (ddl_pull)
 	{

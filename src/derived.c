@@ -444,38 +444,42 @@ record_derivation(Oid target, int64 pull_id, List *sources)
 }
 
 void
-ai_guard_derive(Oid target, PlannedStmt *ps, bool into, bool govern,
-				int64 pull_id, List *sources, AgGoverningFn governing)
+ai_guard_derive_labels(Oid target, PlannedStmt *ps, bool into, int64 pull_id,
+					   AgGoverningFn governing)
 {
-	bool		relabelled;
 	StringInfoData changes;
 
 	if (!OidIsValid(target) || !ai_guard_derivable(target) || !schema_has_derivations())
 		return;
 	initStringInfo(&changes);
 	appendStringInfoChar(&changes, '{');
-	relabelled = label_columns(target, ps, into, governing, &changes);
+	if (!label_columns(target, ps, into, governing, &changes))
+		return;
 	appendStringInfoChar(&changes, '}');
-	if (govern)
-		record_derivation(target, pull_id, sources);
-	if (relabelled)
+
+	/* one record for the labels the copy took */
+	ai_guard_govlog_set_reason(pull_id ? psprintf("written by pull " INT64_FORMAT, pull_id) :
+							   "written from governed data");
+	PG_TRY();
 	{
-		/* one record for the labels the copy took */
-		ai_guard_govlog_set_reason(pull_id ? psprintf("written by pull " INT64_FORMAT, pull_id) :
-								   "written from governed data");
-		PG_TRY();
-		{
-			ai_guard_govlog_record("security label", "derive",
-								   ai_guard_qualified_name(target), NULL, changes.data);
-		}
-		PG_FINALLY();
-		{
-			ai_guard_govlog_set_reason(NULL);
-		}
-		PG_END_TRY();
-		ai_guard_refresh_masked_views(target);
-		ai_guard_strip_statistics(target, true);
+		ai_guard_govlog_record("security label", "derive",
+							   ai_guard_qualified_name(target), NULL, changes.data);
 	}
+	PG_FINALLY();
+	{
+		ai_guard_govlog_set_reason(NULL);
+	}
+	PG_END_TRY();
+	ai_guard_refresh_masked_views(target);
+	ai_guard_strip_statistics(target, true);
+}
+
+void
+ai_guard_derive_govern(Oid target, int64 pull_id, List *sources)
+{
+	if (OidIsValid(target) && get_rel_name(target) != NULL &&
+		ai_guard_derivable(target) && schema_has_derivations())
+		record_derivation(target, pull_id, sources);
 }
 
 void

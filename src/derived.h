@@ -30,16 +30,21 @@ extern void ai_guard_check_tracked_copy(PlannedStmt *ps, Oid target,
 
 /*
  * target was written by ps from governed rows (pull pull_id, 0 if none was
- * recorded; sources: the governed relations read, qualified names): each
- * column written takes the label its value comes with (docs/lineage.md);
- * with govern, it also becomes governed with reason 'derived' and the
- * derivation is recorded in ai_guard.derived_relations.  into: the plan's output columns are
- * the target's columns in order (CREATE TABLE AS, materialized views);
- * otherwise the ModifyTable node writing target says which columns.
+ * recorded): each column written takes the label its value comes with
+ * (docs/governance.md), recorded in the governance log.  into: the plan's
+ * output columns are the target's columns in order (CREATE TABLE AS,
+ * materialized views); otherwise the ModifyTable node writing target says
+ * which columns.
  */
-extern void ai_guard_derive(Oid target, PlannedStmt *ps, bool into,
-							bool govern, int64 pull_id, List *sources,
-							AgGoverningFn governing);
+extern void ai_guard_derive_labels(Oid target, PlannedStmt *ps, bool into,
+								   int64 pull_id, AgGoverningFn governing);
+
+/*
+ * target, written from governed rows by pull pull_id (sources: the governed
+ * relations read, qualified names), becomes governed with reason 'derived'
+ * and the derivation is recorded in ai_guard.derived_relations.
+ */
+extern void ai_guard_derive_govern(Oid target, int64 pull_id, List *sources);
 
 /*
  * child leaves its governed parent (DETACH PARTITION, NO INHERIT): it

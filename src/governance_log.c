@@ -26,6 +26,7 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/transam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
@@ -46,6 +47,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "ai_guard.h"
@@ -77,12 +79,27 @@ ai_guard_json_string(const char *s)
 	return buf.data;
 }
 
+/*
+ * Is there a governance log the audit writer can see?  Not before the
+ * extension is updated to 0.3, and not in the transaction that creates it
+ * (the writer's transaction cannot see it yet; nothing was governed before).
+ */
 static bool
 log_exists(void)
 {
 	Oid			nsp = get_namespace_oid(AG_SCHEMA, true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("governance_log", nsp) : InvalidOid;
+	HeapTuple	tup;
+	bool		visible;
 
-	return OidIsValid(nsp) && OidIsValid(get_relname_relid("governance_log", nsp));
+	if (!OidIsValid(relid))
+		return false;
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	visible = !TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data));
+	ReleaseSysCache(tup);
+	return visible;
 }
 
 static char *

@@ -40,6 +40,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 
 #include "ai_guard.h"
@@ -104,8 +105,12 @@ masked_member(Oid role, List *masked)
 	{
 		Oid			m = lfirst_oid(lc);
 
-		/* superusers are members of every role, but not thereby masked */
-		if (role == m || is_member_of_role_nosuper(role, m))
+		/*
+		 * A member is masked like the role; not a superuser, which may be
+		 * granted a role only to SET ROLE to it (and could read anything
+		 * anyway).
+		 */
+		if (role == m || (!superuser_arg(role) && is_member_of_role_nosuper(role, m)))
 			return role;
 	}
 	return InvalidOid;
@@ -271,4 +276,84 @@ ai_guard_masked_copy_ok(Oid relid, List *attnums, Oid role,
 			v->masked_view = masked_view_of(gov, views, bases);
 	}
 	return false;
+}
+
+/*
+ * Consent through views.  Rows of a tracked relation are filtered by its
+ * row-level security policy (consent and quarantine, for the reader's
+ * purpose), but a view runs as its owner, and the table's owner (or a role
+ * with BYPASSRLS) is not filtered: a view the owner writes would hand every
+ * row to anyone it is granted to.  Masked views carry the rule themselves;
+ * any other view that reads a tracked relation without its policy, for a
+ * role other than its owner, is refused (counted as for masked reads).
+ */
+static bool
+relation_is_tracked(Oid relid)
+{
+	return get_attnum(relid, "ai_guard_batch") != InvalidAttrNumber &&
+		get_attnum(relid, "ai_guard_digest") != InvalidAttrNumber;
+}
+
+Oid
+ai_guard_view_consent_bypass(PlannedStmt *ps)
+{
+	List	   *views = NIL;
+	List	   *bases = NIL;
+	List	   *masked_reads = NIL;
+	ListCell   *lc;
+	bool		any = false;
+
+	/* the cheap test first: a tracked relation read as another role */
+	foreach(lc, ps->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION && rte->relkind != RELKIND_VIEW &&
+			OidIsValid(rte->checkAsUser) && rte->checkAsUser != GetUserId() &&
+			(rte->requiredPerms & ACL_SELECT) && relation_is_tracked(rte->relid))
+			any = true;
+	}
+	if (!any)
+		return InvalidOid;
+
+	scan_oid_pairs("masked_views", &views, &bases);
+	foreach(lc, ps->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		ListCell   *lv;
+		ListCell   *lb;
+
+		if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_VIEW ||
+			rte->requiredPerms == 0)
+			continue;
+		forboth(lv, views, lb, bases)
+		{
+			if (lfirst_oid(lv) == rte->relid)
+				masked_reads = lappend_oid(masked_reads, lfirst_oid(lb));
+		}
+	}
+	foreach(lc, ps->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind != RTE_RELATION || rte->relkind == RELKIND_VIEW ||
+			!OidIsValid(rte->checkAsUser) || rte->checkAsUser == GetUserId() ||
+			!(rte->requiredPerms & ACL_SELECT) || !relation_is_tracked(rte->relid))
+			continue;
+		/*
+		 * Consent holds if the view's owner is filtered by the policy; the
+		 * reader loses nothing if it is not filtered itself (the owner, a
+		 * superuser).
+		 */
+		if (check_enable_rls(rte->relid, rte->checkAsUser, true) == RLS_ENABLED ||
+			check_enable_rls(rte->relid, GetUserId(), true) != RLS_ENABLED)
+			continue;
+		if (list_member_oid(masked_reads, rte->relid))
+		{
+			masked_reads = list_delete_oid(masked_reads, rte->relid);
+			continue;
+		}
+		return rte->relid;
+	}
+	return InvalidOid;
 }

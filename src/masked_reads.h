@@ -43,6 +43,13 @@ extern bool ai_guard_masked_copy_ok(Oid relid, List *attnums, Oid role,
 									Oid (*governing) (Oid relid, char relkind),
 									AgMaskedViolation *v);
 
+/*
+ * A tracked relation that the plan reads through a view (not a masked view)
+ * whose owner its row-level security does not filter, for another role:
+ * consent and quarantine would not hold for the reader.  InvalidOid if none.
+ */
+extern Oid	ai_guard_view_consent_bypass(PlannedStmt *ps);
+
 /* Is relid a masked view registered in ai_guard.masked_views? */
 extern bool ai_guard_is_masked_view(Oid relid);
 

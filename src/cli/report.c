@@ -2,8 +2,9 @@
  * report.c
  *		ai-guard report: a self-contained HTML compliance report (no external
  *		assets): pulls by purpose and role, PII columns read, refused reads,
- *		the state of the audit chain, and the lineage of each registered
- *		model (inline SVG drawn by Graphviz when available, else a table).
+ *		changes of governance, the state of the audit chain, and the lineage
+ *		of each registered model (inline SVG drawn by Graphviz when
+ *		available, else a table).
  *		Everything taken from the database is HTML-escaped.
  */
 #include <ctype.h>
@@ -274,7 +275,10 @@ cmd_report(int argc, char **argv)
 						" pg_catalog.to_char(pg_catalog.timezone('UTC', pg_catalog.now() - $1::interval), 'YYYY-MM-DD HH24:MI:SS \"UTC\"'),"
 						" pg_catalog.to_regclass('ai_guard.pulls') IS NOT NULL"
 						"  AND pg_catalog.has_table_privilege('ai_guard.pulls', 'SELECT'),"
-						" pg_catalog.to_regprocedure('ai_guard.visible_models()') IS NOT NULL",
+						" pg_catalog.to_regprocedure('ai_guard.visible_models()') IS NOT NULL,"
+						" CASE WHEN pg_catalog.to_regclass('ai_guard.governance_changes') IS NULL THEN 'none'"
+						"      WHEN pg_catalog.has_table_privilege('ai_guard.governance_changes', 'SELECT')"
+						"      THEN 'yes' ELSE 'no' END",
 						1, params);
 	if (meta == NULL)
 	{
@@ -406,6 +410,35 @@ cmd_report(int argc, char **argv)
 	}
 	else
 		ok = false;
+
+	/* changes of governance */
+	fputs("<h2>Changes of governance</h2>\n", f);
+	if (!ok)
+		;
+	else if (strcmp(PQgetvalue(meta, 0, 7), "none") == 0)
+		fputs("<p class=\"empty\">This database's ai_guard has no governance log.</p>\n", f);
+	else if (strcmp(PQgetvalue(meta, 0, 7), "yes") != 0)
+		fputs("<p class=\"empty\">Not shown: this role may not read ai_guard.governance_changes.</p>\n", f);
+	else if ((res = report_query(conn, "the changes of governance",
+								 "SELECT change_id::text,"
+								 " pg_catalog.to_char(pg_catalog.timezone('UTC', changed_at), 'YYYY-MM-DD HH24:MI:SS'),"
+								 " session_role::text, catalog, operation, coalesce(object, ''),"
+								 " coalesce(reason, ''), outcome"
+								 " FROM ai_guard.governance_changes"
+								 " WHERE changed_at >= pg_catalog.now() - $1::interval"
+								 " ORDER BY change_id DESC LIMIT " REPORT_MAX_ROWS,
+								 1, params)) == NULL)
+		ok = false;
+	else
+	{
+		static const char *const h[] = {"change", "time (UTC)", "session role", "what",
+		"operation", "object", "reason", "outcome"};
+
+		html_table(f, res, h, "n.......", "No change of governance in this period.");
+		if (PQntuples(res) == atoi(REPORT_MAX_ROWS))
+			fputs("<p class=\"empty\">Only the latest " REPORT_MAX_ROWS " are shown; see ai_guard.governance_changes.</p>\n", f);
+		PQclear(res);
+	}
 
 	/* models */
 	fputs("<h2>Registered models</h2>\n", f);

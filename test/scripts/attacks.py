@@ -471,7 +471,7 @@ SELECT c.relname FROM pg_catalog.pg_class c
         (ow, "SELECT count(*) FROM atk.t2"),
         (ow, "SELECT * FROM ai_guard.verify_rows('atk.t2')"),
         (ow, "SELECT ai_guard.govern('atk.secrets')"),
-        (ow, "SELECT ai_guard.ungovern('atk.secrets')"),
+        (ow, "SELECT ai_guard.ungovern('atk.secrets', 'owner test')"),
         (ow, "SELECT ai_guard.encrypt('x'::text, 'atk_key')"),
         (ow, "SELECT ai_guard.decrypt_text(ssn, 'atk.secrets.ssn') FROM atk.secrets"),
         (ow, "CREATE TABLE atk.enc (id int NOT NULL, v text)"),

@@ -31,8 +31,14 @@ check "refused while the record cannot be committed" \
 	"$(echo "$out" | grep -c 'ERROR:  could not record the read of governed relation public.audit_fc')" 1
 check "no rows were returned" "$(echo "$out" | grep -c '^10$')" 0
 
-out=$(psql -X -At -c "SET ai_guard.purpose = 'failclosed:warn'" -c "SET ai_guard.audit_timeout = '500ms'" \
-	-c 'SET ai_guard.audit_failure = warn' -c 'SELECT count(*) FROM public.audit_fc' 2>&1)
+# loosening enforcement is a change of governance: refused while unrecorded
+out=$(psql -X -At -c "SET ai_guard.audit_timeout = '500ms'" -c 'SET ai_guard.audit_failure = warn' 2>&1)
+check "SET ai_guard.audit_failure = warn is refused while it cannot be recorded" \
+	"$(echo "$out" | grep -c 'ERROR:  could not record a change of governance (setting set)')" 1
+
+# (a setting given at connection start is no statement: it is not recorded)
+out=$(PGOPTIONS='-c ai_guard.audit_failure=warn' psql -X -At -c "SET ai_guard.purpose = 'failclosed:warn'" \
+	-c "SET ai_guard.audit_timeout = '500ms'" -c 'SELECT count(*) FROM public.audit_fc' 2>&1)
 check "audit_failure = warn lets the read through" "$(echo "$out" | grep -c '^10$')" 1
 check "... with a warning" "$(echo "$out" | grep -c 'WARNING:  reading governed relation public.audit_fc without a committed audit record')" 1
 

@@ -82,6 +82,9 @@ SELECT ai_guard.grant_masked_access('regress_clil_other');
 SELECT ai_guard.grant_purpose('regress_clil_ds', 'training');
 SELECT ai_guard.grant_purpose('regress_clil_other', 'training');
 GRANT SELECT ON ai_guard.pulls TO regress_clil_comp;
+-- (a change of governance for the report to show)
+SELECT ai_guard.grant_purpose('regress_clil_comp', 'audit');
+GRANT SELECT ON ai_guard.governance_changes TO regress_clil_comp;
 SQL
 
 # ---- a data scientist pulls and registers a model ----
@@ -208,7 +211,9 @@ assert not re.search(r'url\(|@import', text), 'CSS loads nothing'
 assert 'INTACT' in text
 h2 = [e.text for e in root.iter('h2')]
 assert h2 == ['Audit chain', 'Pulls by purpose and role', 'PII columns accessed',
-              'Refused reads', 'Registered models'], h2
+              'Refused reads', 'Changes of governance', 'Registered models'], h2
+cells = [td.text for td in root.iter('td')]
+assert 'purpose_grants' in cells and 'regress_clil_comp' in cells, cells  # a change
 assert 'regress_clil.customers.email' in text              # a PII column read
 assert 'marketing:clil' in text                            # the refused read
 assert 'training:clil' in text and 'regress_clil_ds' in text

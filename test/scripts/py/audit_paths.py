@@ -489,7 +489,7 @@ C.fetchall()
 ok(pulls_after(before) == [], "EXPLAIN without ANALYZE is not a pull")
 
 # ---- ungovern ----
-q("SELECT ai_guard.ungovern('audit_paths.p')")
+q("SELECT ai_guard.ungovern('audit_paths.p', 'test: reads are no longer audited')")
 before = max_pull()
 C.execute("SELECT count(*) FROM audit_paths.p")
 ok(pulls_after(before) == [], "after ungovern() reads are no longer audited")
