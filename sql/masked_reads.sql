@@ -28,6 +28,15 @@ CREATE FUNCTION regress_mr.definer_emails() RETURNS SETOF text
   AS $$ SELECT email FROM regress_mr.cust $$;
 GRANT EXECUTE ON FUNCTION regress_mr.definer_emails() TO regress_mr_ds;
 
+-- a table whose masked view reads none of its private columns
+CREATE TABLE regress_mr.u (id int, name text, notes text);
+INSERT INTO regress_mr.u VALUES (1, 'Alice Smith', 'u secret 1');
+SECURITY LABEL FOR ai_guard ON COLUMN regress_mr.u.id IS 'public';
+SECURITY LABEL FOR ai_guard ON COLUMN regress_mr.u.name IS 'pii:name';
+SELECT ai_guard.govern('regress_mr.u');
+SELECT ai_guard.create_masked_view('regress_mr.u', 'regress_mr_masked');
+GRANT SELECT ON regress_mr.u TO regress_mr_ds;
+
 SET SESSION AUTHORIZATION regress_mr_ds;
 SET ai_guard.purpose = 'training:regress';
 -- the governed path works
@@ -48,6 +57,11 @@ SELECT m.email FROM regress_mr_masked.cust m
 COPY regress_mr.cust TO STDOUT;
 COPY (SELECT email FROM regress_mr.cust) TO STDOUT;
 SELECT * FROM regress_mr.definer_emails() LIMIT 1;
+-- the masked view beside a raw read does not cover it
+SELECT u.name, u.notes FROM regress_mr.u u WHERE EXISTS (SELECT FROM regress_mr_masked.u);
+-- a copy of the masked view keeps its masked values readable
+CREATE TEMP TABLE my_copy AS SELECT id, email FROM regress_mr_masked.cust;
+SELECT email FROM my_copy ORDER BY id LIMIT 1;
 SET ROLE regress_mr_other;
 SELECT email FROM regress_mr.cust LIMIT 1;
 RESET ROLE;

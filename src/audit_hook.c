@@ -235,6 +235,7 @@ static bool pending_matview = false;
 static Oid	pending_derived = InvalidOid;
 static int64 pending_derived_pull = 0;
 static List *pending_derived_sources = NIL;
+static bool pending_derived_tracked = false;
 
 /* what detection found */
 typedef struct AgReadInfo
@@ -270,11 +271,40 @@ ag_oid_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * Temporary copies of governed data are governed for the session that made
+ * them (they are not in the catalog: they go with the session), and those
+ * holding rows of tracked tables may not be copied into persistent ones.
+ */
+static List *session_copies = NIL;	/* in TopMemoryContext */
+static List *session_tracked_copies = NIL;
+
 static inline bool
 oid_governed(Oid relid)
 {
-	return n_governed > 0 &&
-		bsearch(&relid, governed, n_governed, sizeof(Oid), ag_oid_cmp) != NULL;
+	return (n_governed > 0 &&
+			bsearch(&relid, governed, n_governed, sizeof(Oid), ag_oid_cmp) != NULL) ||
+		(session_copies != NIL && list_member_oid(session_copies, relid));
+}
+
+/*
+ * Values read from governed relations by code running inside a statement
+ * (a function, a DO block, a trigger) may be written elsewhere by that
+ * same code, with no governed relation in the writing query: the
+ * statement is tainted from its first nested governed read, and what it
+ * writes after is a copy.
+ */
+static int64 taint_pull = 0;	/* the latest nested pull of the statement */
+static List *taint_sources = NIL;	/* in TopMemoryContext */
+static bool taint_tracked = false;	/* a tracked relation was among them */
+
+static void
+taint_reset(void)
+{
+	taint_pull = 0;
+	list_free_deep(taint_sources);
+	taint_sources = NIL;
+	taint_tracked = false;
 }
 
 static void
@@ -709,6 +739,7 @@ typedef struct AgWrites
 	Bitmapset  *read_targets;	/* governed targets whose rows are read */
 	Index		other_target;	/* first ungoverned target, or 0 */
 	Index		governed_target;	/* first governed target, or 0 */
+	Index		copy_target;	/* first governed target only inserted into */
 }			AgWrites;
 
 static bool
@@ -725,19 +756,23 @@ find_writes(Plan *plan, void *context)
 	{
 		Index		rti = lfirst_int(lc);
 		RangeTblEntry *rte = rt_fetch(rti, w->stmt->rtable);
+		/* the table written: a partitioned table, not its partitions */
+		Index		written = mt->rootRelation > 0 ? mt->rootRelation : rti;
 
 		if (!OidIsValid(governing_relid(rte->relid, rte->relkind)))
 		{
 			if (w->other_target == 0)
-				w->other_target = rti;
+				w->other_target = written;
 			continue;
 		}
 		if (w->governed_target == 0)
-			w->governed_target = rti;
+			w->governed_target = written;
 		if (mt->operation != CMD_INSERT ||
-				 mt->onConflictAction == ONCONFLICT_UPDATE ||
-				 has_exclusion_constraint(rte->relid))
+			mt->onConflictAction == ONCONFLICT_UPDATE ||
+			has_exclusion_constraint(rte->relid))
 			w->read_targets = bms_add_member(w->read_targets, rti);
+		else if (w->copy_target == 0)
+			w->copy_target = written;
 	}
 	return false;
 }
@@ -757,7 +792,7 @@ detect_read(QueryDesc *qd)
 	AgReadInfo *info;
 	List	   *encrypted_cols;
 	CommandDest mydest = qd->dest ? qd->dest->mydest : DestNone;
-	AgWrites	writes = {ps, NULL, 0, 0};
+	AgWrites	writes = {ps, NULL, 0, 0, 0};
 
 	if (ps->commandType == CMD_UTILITY)
 		return NULL;
@@ -800,6 +835,18 @@ detect_read(QueryDesc *qd)
 			info->kind = "copy";
 		else
 			info->kind = "read";
+
+		/* a data-modifying CTE that writes governed rows elsewhere */
+		if (!info->write_into && source_governed)
+		{
+			if (writes.other_target > 0)
+			{
+				info->write_target = rt_fetch(writes.other_target, ps->rtable)->relid;
+				info->govern_target = true;
+			}
+			else if (writes.governed_target > 0)
+				info->write_target = rt_fetch(writes.governed_target, ps->rtable)->relid;
+		}
 	}
 	else
 	{
@@ -822,17 +869,22 @@ detect_read(QueryDesc *qd)
 			info->writes_rows = !ps->hasReturning;
 			info->govern_target = true;
 		}
-		else if (source_governed && writes.governed_target > 0 &&
-				 writes.read_targets == NULL)
+		else if (writes.copy_target > 0 &&
+				 (source_governed || writes.read_targets != NULL))
 		{
 			/* governed rows copied into a governed relation: labels travel */
 			info->kind = "derivation";
-			info->write_target = rt_fetch(writes.governed_target, ps->rtable)->relid;
+			info->write_target = rt_fetch(writes.copy_target, ps->rtable)->relid;
 			info->target = ai_guard_qualified_name(info->write_target);
 			info->writes_rows = !ps->hasReturning;
 		}
 		else
+		{
 			info->kind = "read";
+			/* an UPDATE or MERGE may copy one column into another */
+			if (writes.governed_target > 0)
+				info->write_target = rt_fetch(writes.governed_target, ps->rtable)->relid;
+		}
 	}
 
 	/* relations and the columns referenced */
@@ -1316,14 +1368,14 @@ begin_pull(AgReadInfo *info, QueryDesc *qd, const char *query,
 		if (OidIsValid(bypassed))
 		{
 			record_refusal(info, query, params, snap, query_id,
-						   psprintf("tracked relation %s read through a view that skips its consent rule",
+						   psprintf("tracked relation %s read as a role its consent rule does not filter",
 									ai_guard_qualified_name(bypassed)));
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("tracked relation %s is read through a view that skips its consent rule",
+					 errmsg("tracked relation %s is read as a role its consent rule does not filter",
 							ai_guard_qualified_name(bypassed)),
-					 errdetail("The view runs as a role that row-level security does not filter, so rows without consent for the purpose, or quarantined rows, would be read."),
-					 errhint("Make the view check its reader: ALTER VIEW ... SET (security_invoker = on); or read the table's masked view.")));
+					 errdetail("A view or a SECURITY DEFINER function runs as its owner, whom row-level security does not filter, so rows without consent for the purpose, or quarantined rows, would be read."),
+					 errhint("Make the view check its reader (ALTER VIEW ... SET (security_invoker = on)) or the function SECURITY INVOKER, or read the table's masked view.")));
 		}
 	}
 
@@ -1680,10 +1732,127 @@ ag_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 		(void) JumbleQuery(query, pstate->p_sourcetext);
 }
 
+/* The rows of pull are handed to code: the statement is tainted */
+static void
+taint_from(AgPull *pull, PlannedStmt *ps)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	ListCell   *lc;
+
+	taint_pull = pull->pull_id;
+	foreach(lc, pull->sources)
+		if (!list_has(taint_sources, lfirst(lc)))
+			taint_sources = lappend(taint_sources, pstrdup(lfirst(lc)));
+	if (ai_guard_plan_reads_tracked(ps, session_tracked_copies))
+		taint_tracked = true;
+	MemoryContextSwitchTo(old);
+}
+
+/* target holds a copy of governed data: it is governed from now on */
+static void
+govern_copy(Oid target, int64 pull_id, List *sources, bool from_tracked)
+{
+	MemoryContext old;
+
+	if (!OidIsValid(target) || get_rel_name(target) == NULL)
+		return;
+	if (get_rel_persistence(target) != RELPERSISTENCE_TEMP)
+	{
+		ai_guard_derive_govern(target, pull_id, sources);
+		return;
+	}
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	session_copies = list_append_unique_oid(session_copies, target);
+	if (from_tracked)
+		session_tracked_copies = list_append_unique_oid(session_tracked_copies, target);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * A new table (CREATE TABLE AS, a materialized view) is governed when its
+ * statement ends, after provenance.c has tracked it (its backfill is no
+ * read of a governed relation).
+ */
+static void
+defer_copy(Oid target, int64 pull_id, List *sources, bool from_tracked)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	ListCell   *lc;
+
+	pending_derived = target;
+	pending_derived_pull = pull_id;
+	pending_derived_tracked = from_tracked;
+	pending_derived_sources = NIL;
+	foreach(lc, sources)
+		pending_derived_sources = lappend(pending_derived_sources, pstrdup(lfirst(lc)));
+	MemoryContextSwitchTo(old);
+}
+
+/* The relations a plan writes into (a partitioned table, not its parts) */
+static bool
+collect_written(Plan *plan, void *context)
+{
+	PlannedStmt *ps = ((void **) context)[0];
+	List	  **out = ((void **) context)[1];
+	ModifyTable *mt;
+	ListCell   *lc;
+
+	if (!IsA(plan, ModifyTable))
+		return false;
+	mt = (ModifyTable *) plan;
+	if (mt->rootRelation > 0)
+		*out = list_append_unique_oid(*out, rt_fetch(mt->rootRelation, ps->rtable)->relid);
+	else
+		foreach(lc, mt->resultRelations)
+			*out = list_append_unique_oid(*out, rt_fetch(lfirst_int(lc), ps->rtable)->relid);
+	return false;
+}
+
+static List *
+written_relations(PlannedStmt *ps)
+{
+	List	   *out = NIL;
+	void	   *context[2] = {ps, &out};
+
+	if (ps->commandType != CMD_SELECT || ps->hasModifyingCTE)
+		(void) ai_guard_plan_walk(ps, collect_written, context);
+	return out;
+}
+
+/*
+ * A statement of tainted code (taint_pull) wrote values it may have read
+ * from governed relations: what it wrote into ungoverned relations is a
+ * copy, governed from now on, its columns private (their values cannot be
+ * traced to the columns they came from).
+ */
+static void
+govern_tainted_writes(QueryDesc *qd)
+{
+	ListCell   *lc;
+
+	if (qd->dest && qd->dest->mydest == DestIntoRel && pending_into != NULL &&
+		pending_target_level == nest_level - 1)
+		defer_copy(RangeVarGetRelid(pending_into, NoLock, true), taint_pull,
+				   taint_sources, taint_tracked);
+	foreach(lc, written_relations(qd->plannedstmt))
+	{
+		Oid			target = lfirst_oid(lc);
+
+		if (OidIsValid(governing_relid(target, get_rel_relkind(target))) ||
+			!ai_guard_derivable(target))
+			continue;
+		ai_guard_derive_untraced(target, taint_pull);
+		govern_copy(target, taint_pull, taint_sources, taint_tracked);
+	}
+}
+
 static void
 ag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	AgReadInfo *info = NULL;
+
+	if (nest_level == 0 && !IsParallelWorker())
+		taint_reset();
 
 	/*
 	 * A parallel worker runs its share of the leader's plan at level 0: the
@@ -1708,10 +1877,29 @@ ag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	if (info)
 	{
 		/* tracked rows keep their provenance, or are not copied */
+		if (info->write_into && !pending_matview && session_tracked_copies != NIL)
+		{
+			/* (provenance.c tracks a table made from tracked tables only) */
+			ListCell   *lc;
+
+			foreach(lc, queryDesc->plannedstmt->rtable)
+				if (list_member_oid(session_tracked_copies, lfirst_node(RangeTblEntry, lc)->relid))
+					ai_guard_refuse_untracked_copy(InvalidOid, info->target,
+												   ai_guard_qualified_name(lfirst_node(RangeTblEntry, lc)->relid));
+		}
 		if (info->write_into ? pending_matview : OidIsValid(info->write_target))
 			ai_guard_check_tracked_copy(queryDesc->plannedstmt, info->write_target,
-										info->target, info->write_into);
+										info->target, info->write_into,
+										session_tracked_copies);
 		ai_guard_read_counts_prepare(queryDesc);
+	}
+	else if (taint_tracked && !(eflags & EXEC_FLAG_EXPLAIN_ONLY))
+	{
+		/* values of tracked rows, passed on by code, keep their provenance too */
+		ListCell   *lc;
+
+		foreach(lc, written_relations(queryDesc->plannedstmt))
+			ai_guard_refuse_untracked_copy(lfirst_oid(lc), NULL, linitial(taint_sources));
 	}
 
 	if (prev_ExecutorStart)
@@ -1726,15 +1914,15 @@ ag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		pull = begin_pull(info, queryDesc, queryDesc->sourceText,
 						  queryDesc->params, queryDesc->snapshot,
 						  (int64) queryDesc->plannedstmt->queryId);
+
 		pull->reads = ai_guard_read_counts_begin(queryDesc, governing_relid, pull->cxt);
 		pull->writes_rows = info->writes_rows;
 		pull->write_target = info->write_target;
 		pull->write_into = info->write_into;
 		pull->govern_target = info->govern_target;
-		if (pull->write_into || OidIsValid(pull->write_target))
+		/* the governed relations read: the sources of what it writes */
 		{
 			ListCell   *lc;
-
 			MemoryContext old = MemoryContextSwitchTo(pull->cxt);
 
 			foreach(lc, info->relations)
@@ -1783,6 +1971,23 @@ ag_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 						   pull->pull_id, pull->purpose,
 						   ai_guard_purpose ? ai_guard_purpose : ""),
 				 errhint("Close the cursor, then declare it again under the new purpose.")));
+
+	/*
+	 * CREATE TABLE ... AS EXECUTE: the prepared statement's portal learns
+	 * only now that its rows go into a new table
+	 */
+	if (pull && orig->mydest == DestIntoRel && !pull->write_into &&
+		pending_into != NULL && pending_target_level == nest_level - 1)
+	{
+		pull->write_into = true;
+		pull->govern_target = true;
+	}
+
+	/* rows handed to code (a function, a DO block, a trigger) taint it */
+	if (pull && nest_level > 0 &&
+		(orig->mydest == DestSPI || orig->mydest == DestSQLFunction ||
+		 orig->mydest == DestTuplestore))
+		taint_from(pull, queryDesc->plannedstmt);
 
 	if (pull && pull->dest)
 	{
@@ -1915,29 +2120,17 @@ ag_ExecutorEnd(QueryDesc *queryDesc)
 			pull->write_target = RangeVarGetRelid(pending_into, NoLock, true);
 		if (OidIsValid(pull->write_target) && queryDesc->estate)
 		{
+			bool		from_tracked = ai_guard_plan_reads_tracked(queryDesc->plannedstmt,
+																   session_tracked_copies);
+
 			ai_guard_derive_labels(pull->write_target, queryDesc->plannedstmt,
 								   pull->write_into, pull->pull_id, governing_relid);
 			if (!pull->govern_target)
 				;
 			else if (!pull->write_into)
-				ai_guard_derive_govern(pull->write_target, pull->pull_id, pull->sources);
+				govern_copy(pull->write_target, pull->pull_id, pull->sources, from_tracked);
 			else
-			{
-				/*
-				 * A new table is governed when its statement ends, after
-				 * provenance.c has tracked it (its backfill is no read).
-				 */
-				MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
-				ListCell   *lc;
-
-				pending_derived = pull->write_target;
-				pending_derived_pull = pull->pull_id;
-				pending_derived_sources = NIL;
-				foreach(lc, pull->sources)
-					pending_derived_sources = lappend(pending_derived_sources,
-													  pstrdup(lfirst(lc)));
-				MemoryContextSwitchTo(old);
-			}
+				defer_copy(pull->write_target, pull->pull_id, pull->sources, from_tracked);
 		}
 		if (pull->by_protocol)
 			pull->qd = NULL;	/* the COPY statement finishes it */
@@ -1947,6 +2140,8 @@ ag_ExecutorEnd(QueryDesc *queryDesc)
 			finish_pull(pull, "completed", NULL);
 		}
 	}
+	else if (taint_pull != 0 && queryDesc->estate != NULL)
+		govern_tainted_writes(queryDesc);
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);
 	else
@@ -2079,7 +2274,7 @@ govern_leaving_child(AlterTableStmt *stmt)
 		if (!OidIsValid(child) || !OidIsValid(parent) || oid_governed(child) ||
 			!OidIsValid(governing_relid(parent, get_rel_relkind(parent))))
 			continue;
-		ai_guard_derive_detached(child, parent);
+		ai_guard_derive_detached(child, governing_relid(parent, get_rel_relkind(parent)));
 	}
 }
 
@@ -2126,12 +2321,17 @@ ag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	Oid			prev_derived = pending_derived;
 	int64		prev_derived_pull = pending_derived_pull;
 	List	   *prev_derived_sources = pending_derived_sources;
+	bool		prev_derived_tracked = pending_derived_tracked;
 	Oid			derived = InvalidOid;
 	int64		derived_pull = 0;
 	List	   *derived_sources = NIL;
+	bool		derived_tracked = false;
 	AgPull	   *ddl_pull = NULL;
 	Oid			ddl_rel = InvalidOid;
 	bool		governed_any = false;
+
+	if (nest_level == 0)
+		taint_reset();
 
 	if (IsA(parsetree, CopyStmt) && !((CopyStmt *) parsetree)->is_from &&
 		audit_active())
@@ -2169,7 +2369,7 @@ ag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		pending_derived = InvalidOid;
 	}
 
-	if (audit_active())
+	if (ai_guard_govlog_may_record(parsetree) && audit_active())
 	{
 		/* only ai_guard defines masked views */
 		ai_guard_masked_view_guard(parsetree);
@@ -2248,15 +2448,17 @@ ag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		derived = pending_derived;
 		derived_pull = pending_derived_pull;
 		derived_sources = pending_derived_sources;
+		derived_tracked = pending_derived_tracked;
 		pending_derived = prev_derived;
 		pending_derived_pull = prev_derived_pull;
 		pending_derived_sources = prev_derived_sources;
+		pending_derived_tracked = prev_derived_tracked;
 	}
 	PG_END_TRY();
 
 	if (OidIsValid(derived) &&
 		(IsA(parsetree, CreateTableAsStmt) || IsA(parsetree, RefreshMatViewStmt)))
-		ai_guard_derive_govern(derived, derived_pull, derived_sources);
+		govern_copy(derived, derived_pull, derived_sources, derived_tracked);
 
 	if (ddl_pull)
 	{

@@ -30,6 +30,8 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
+#include "access/xact.h"
 #include "catalog/catalog.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
@@ -45,6 +47,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 
 #include "ai_guard.h"
 #include "derived.h"
@@ -63,9 +66,14 @@ ai_guard_derivable(Oid target)
 	char	   *nspname = OidIsValid(nsp) ? get_namespace_name(nsp) : NULL;
 
 	return nspname != NULL &&
-		get_rel_persistence(target) != RELPERSISTENCE_TEMP &&
 		strcmp(nspname, AG_SCHEMA) != 0 && !IsCatalogNamespace(nsp) &&
 		strcmp(nspname, "information_schema") != 0;
+}
+
+static bool
+is_temp(Oid relid)
+{
+	return get_rel_persistence(relid) == RELPERSISTENCE_TEMP;
 }
 
 static bool
@@ -75,16 +83,53 @@ relation_is_tracked(Oid relid)
 		get_attnum(relid, "ai_guard_digest") != InvalidAttrNumber;
 }
 
+bool
+ai_guard_plan_reads_tracked(PlannedStmt *ps, List *tracked_copies)
+{
+	ListCell   *lc;
+	int			rti = 0;
+
+	foreach(lc, ps->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		rti++;
+		if (rte->rtekind == RTE_RELATION && !list_member_int(ps->resultRelations, rti) &&
+			(relation_is_tracked(rte->relid) || list_member_oid(tracked_copies, rte->relid)))
+			return true;
+	}
+	return false;
+}
+
+void
+ai_guard_refuse_untracked_copy(Oid target, const char *target_name, const char *source)
+{
+	if (OidIsValid(target))
+	{
+		if (!ai_guard_derivable(target) || is_temp(target) || relation_is_tracked(target))
+			return;
+		target_name = ai_guard_qualified_name(target);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("rows of tracked relation %s cannot be copied into untracked relation %s",
+					source, target_name),
+			 errdetail("The copy would lose the provenance and consent of the rows, so consent would no longer filter them."),
+			 errhint("Track the target first with ai_guard.track('%s'), or copy into a temporary table.",
+					 target_name)));
+}
+
 void
 ai_guard_check_tracked_copy(PlannedStmt *ps, Oid target, const char *target_name,
-							bool matview)
+							bool matview, List *tracked_copies)
 {
 	ListCell   *lc;
 	int			rti = 0;
 
 	/* (a materialized view being created does not exist yet) */
 	if (OidIsValid(target) &&
-		(!ai_guard_derivable(target) || (!matview && relation_is_tracked(target))))
+		(!ai_guard_derivable(target) || is_temp(target) ||
+		 (!matview && relation_is_tracked(target))))
 		return;
 	if (!OidIsValid(target) && !matview)
 		return;
@@ -94,7 +139,7 @@ ai_guard_check_tracked_copy(PlannedStmt *ps, Oid target, const char *target_name
 
 		rti++;
 		if (rte->rtekind != RTE_RELATION || list_member_int(ps->resultRelations, rti) ||
-			!relation_is_tracked(rte->relid))
+			!(relation_is_tracked(rte->relid) || list_member_oid(tracked_copies, rte->relid)))
 			continue;
 		if (matview)
 			ereport(ERROR,
@@ -199,6 +244,104 @@ label_of_var(LabelTrace *t, Plan *plan, Var *v, int depth)
 	return label_of_expr(t, child, (Node *) tle->expr, depth + 1);
 }
 
+/*
+ * Does expr read something its Vars do not show: a subquery (SubPlan), or
+ * the result of one run beforehand (an initplan's PARAM_EXEC Param)?
+ */
+static bool
+reads_subquery(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubPlan) || IsA(node, AlternativeSubPlan) ||
+		(IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC))
+		return true;
+	return expression_tree_walker(node, reads_subquery, context);
+}
+
+/* expr without the casts around it */
+static Node *
+strip_casts(Node *expr)
+{
+	for (;;)
+	{
+		if (expr && IsA(expr, RelabelType))
+			expr = (Node *) ((RelabelType *) expr)->arg;
+		else if (expr && IsA(expr, CoerceViaIO))
+			expr = (Node *) ((CoerceViaIO *) expr)->arg;
+		else if (expr && IsA(expr, FuncExpr) &&
+				 ((FuncExpr *) expr)->funcformat != COERCE_EXPLICIT_CALL &&
+				 list_length(((FuncExpr *) expr)->args) >= 1)
+			expr = linitial(((FuncExpr *) expr)->args);
+		else
+			return expr;
+	}
+}
+
+/* Does argument arg of a call hold the literal a of label? */
+static bool
+const_matches(Node *arg, const char *label, const ag_label_arg *a)
+{
+	Const	   *c;
+	Oid			out;
+	bool		varlena;
+	char	   *text;
+	char	   *want;
+
+	arg = strip_casts(arg);
+	if (arg == NULL || !IsA(arg, Const) || ((Const *) arg)->constisnull)
+		return false;
+	c = (Const *) arg;
+	getTypeOutputInfo(c->consttype, &out, &varlena);
+	text = OidOutputFunctionCall(out, c->constvalue);
+	want = palloc(a->len + 1);
+	if (a->is_string)
+		want[ag_label_unquote(label, a, want)] = '\0';
+	else
+	{
+		memcpy(want, label + a->start, a->len);
+		want[a->len] = '\0';
+	}
+	return strcmp(text, want) == 0;
+}
+
+/*
+ * A masked value: expr applies to a column exactly the mask its label asks
+ * for (the masked view's expression for it), so a copy of a masked view
+ * keeps masked columns readable to masked roles ('internal': shown as
+ * stored, the value is masked already).  NULL if it is anything else.
+ */
+static char *
+label_of_masked(LabelTrace *t, Plan *plan, FuncExpr *f, int depth)
+{
+	char	   *fname = get_func_name(f->funcid);
+	Oid			fnsp = get_func_namespace(f->funcid);
+	Node	   *arg;
+	char	   *label;
+	ag_label	l;
+	const char *err;
+	ListCell   *lc;
+	int			k = 0;
+
+	if (fname == NULL || list_length(f->args) < 1 || !OidIsValid(fnsp) ||
+		strcmp(get_namespace_name(fnsp), AG_SCHEMA) != 0)
+		return NULL;
+	arg = strip_casts(linitial(f->args));
+	if (arg == NULL || !IsA(arg, Var))
+		return NULL;
+	label = label_of_var(t, plan, (Var *) arg, depth);
+	if (label == NULL || !ag_label_parse(label, strlen(label), &l, &err) ||
+		l.fn == AG_FN_NONE || strcmp(fname, ag_label_fn_name(l.fn)) != 0 ||
+		list_length(f->args) != l.nargs + 1)
+		return NULL;
+	for_each_from(lc, f->args, 1)
+	{
+		if (!const_matches(lfirst(lc), label, &l.args[k++]))
+			return NULL;
+	}
+	return pstrdup("internal");
+}
+
 /* The label of a value that expr computes in plan (see the file header) */
 static char *
 label_of_expr(LabelTrace *t, Plan *plan, Node *expr, int depth)
@@ -209,10 +352,17 @@ label_of_expr(LabelTrace *t, Plan *plan, Node *expr, int depth)
 
 	while (expr && IsA(expr, RelabelType))
 		expr = (Node *) ((RelabelType *) expr)->arg;
-	if (expr == NULL)
-		return NULL;
+	if (expr == NULL || reads_subquery(expr, NULL))
+		return NULL;			/* what a subquery read is not followed */
 	if (IsA(expr, Var))
 		return label_of_var(t, plan, (Var *) expr, depth);
+	if (IsA(expr, FuncExpr))
+	{
+		char	   *masked = label_of_masked(t, plan, (FuncExpr *) expr, depth);
+
+		if (masked)
+			return masked;
+	}
 
 	vars = pull_var_clause(expr, PVC_RECURSE_AGGREGATES | PVC_RECURSE_WINDOWFUNCS |
 						   PVC_RECURSE_PLACEHOLDERS);
@@ -266,6 +416,7 @@ relabel_column(Oid target, AttrNumber attnum, StringInfo changes, const char *la
 			 (label != NULL && strcmp(old, label) == 0))
 		return false;			/* the old label is as private or more */
 	SetSecurityLabel(&addr, "ai_guard", label);
+	CommandCounterIncrement();	/* another action may write the column too */
 	appendStringInfo(changes, "%s%s: %s", changes->len > 1 ? ", " : "",
 					 ai_guard_json_string(get_attname(target, attnum, false)),
 					 label ? ai_guard_json_string(label) : "null");
@@ -290,6 +441,15 @@ find_writer(Plan *plan, void *context)
 
 	if (!IsA(plan, ModifyTable))
 		return false;
+	/* a partitioned table is written through its partitions: the first */
+	if (((ModifyTable *) plan)->rootRelation > 0 &&
+		rt_fetch(((ModifyTable *) plan)->rootRelation, f->ps->rtable)->relid == f->target &&
+		((ModifyTable *) plan)->resultRelations != NIL)
+	{
+		f->mt = (ModifyTable *) plan;
+		f->index = 0;
+		return true;
+	}
 	foreach(lc, ((ModifyTable *) plan)->resultRelations)
 	{
 		if (rt_fetch(lfirst_int(lc), f->ps->rtable)->relid == f->target)
@@ -345,17 +505,26 @@ label_columns(Oid target, PlannedStmt *ps, bool into, AgGoverningFn governing,
 	}
 	else if (f.mt->operation == CMD_UPDATE)
 	{
-		/* the subplan computes the new values of the columns updated */
+		/*
+		 * The subplan computes the new values of the columns updated,
+		 * numbered as in the result relation (a partition's own numbers)
+		 */
 		List	   *colnos = list_nth(f.mt->updateColnosLists, f.index);
 		ListCell   *lcn = list_head(colnos);
+		Oid			resrel = rt_fetch(list_nth_int(f.mt->resultRelations, f.index),
+									  ps->rtable)->relid;
 
 		foreach(lc, f.mt->plan.lefttree->targetlist)
 		{
 			TargetEntry *tle = lfirst_node(TargetEntry, lc);
+			AttrNumber	att;
 
 			if (tle->resjunk || lcn == NULL)
 				continue;
-			changed |= relabel_column(target, lfirst_int(lcn), changes,
+			att = lfirst_int(lcn);
+			if (resrel != target)
+				att = get_attnum(target, get_attname(resrel, att, false));
+			changed |= relabel_column(target, att, changes,
 									  label_of_expr(&t, f.mt->plan.lefttree,
 													(Node *) tle->expr, 0));
 			lcn = lnext(colnos, lcn);
@@ -475,18 +644,117 @@ ai_guard_derive_labels(Oid target, PlannedStmt *ps, bool into, int64 pull_id,
 }
 
 void
+ai_guard_derive_untraced(Oid target, int64 pull_id)
+{
+	Relation	rel;
+	TupleDesc	desc;
+	StringInfoData changes;
+	int			i;
+
+	if (!ai_guard_derivable(target) || !schema_has_derivations())
+		return;
+	initStringInfo(&changes);
+	appendStringInfoChar(&changes, '{');
+	rel = relation_open(target, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, i);
+
+		if (!a->attisdropped)
+			(void) relabel_column(target, a->attnum, &changes, NULL);
+	}
+	relation_close(rel, AccessShareLock);
+	appendStringInfoChar(&changes, '}');
+	if (changes.len <= 2)
+		return;
+	ai_guard_govlog_set_reason(psprintf("written by code that read pull " INT64_FORMAT, pull_id));
+	PG_TRY();
+	{
+		ai_guard_govlog_record("security label", "derive",
+							   ai_guard_qualified_name(target), NULL, changes.data);
+	}
+	PG_FINALLY();
+	{
+		ai_guard_govlog_set_reason(NULL);
+	}
+	PG_END_TRY();
+	ai_guard_refresh_masked_views(target);
+	ai_guard_strip_statistics(target, true);
+}
+
+void
 ai_guard_derive_govern(Oid target, int64 pull_id, List *sources)
 {
 	if (OidIsValid(target) && get_rel_name(target) != NULL &&
-		ai_guard_derivable(target) && schema_has_derivations())
+		ai_guard_derivable(target) && !is_temp(target) && schema_has_derivations())
 		record_derivation(target, pull_id, sources);
 }
 
 void
 ai_guard_derive_detached(Oid child, Oid parent)
 {
-	if (ai_guard_derivable(child) && schema_has_derivations())
-		record_derivation(child, 0, list_make1(ai_guard_qualified_name(parent)));
+	Relation	rel;
+	TupleDesc	desc;
+	StringInfoData changes;
+	int			i;
+
+	if (!ai_guard_derivable(child) || is_temp(child) || !schema_has_derivations())
+		return;
+	record_derivation(child, 0, list_make1(ai_guard_qualified_name(parent)));
+
+	/*
+	 * While attached, its rows were classified by the parent's labels (its
+	 * own were not read); leaving, it takes them, and loses any other.
+	 */
+	initStringInfo(&changes);
+	appendStringInfoChar(&changes, '{');
+	rel = relation_open(child, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, i);
+		AttrNumber	patt;
+		ObjectAddress paddr;
+		ObjectAddress caddr;
+		char	   *plabel = NULL;
+		char	   *clabel;
+
+		if (a->attisdropped)
+			continue;
+		patt = get_attnum(parent, NameStr(a->attname));
+		if (patt != InvalidAttrNumber)
+		{
+			ObjectAddressSubSet(paddr, RelationRelationId, parent, patt);
+			plabel = GetSecurityLabel(&paddr, "ai_guard");
+		}
+		ObjectAddressSubSet(caddr, RelationRelationId, child, a->attnum);
+		clabel = GetSecurityLabel(&caddr, "ai_guard");
+		if ((plabel == NULL) == (clabel == NULL) &&
+			(plabel == NULL || strcmp(plabel, clabel) == 0))
+			continue;
+		SetSecurityLabel(&caddr, "ai_guard", plabel);
+		CommandCounterIncrement();
+		appendStringInfo(&changes, "%s%s: %s", changes.len > 1 ? ", " : "",
+						 ai_guard_json_string(NameStr(a->attname)),
+						 plabel ? ai_guard_json_string(plabel) : "null");
+	}
+	relation_close(rel, AccessShareLock);
+	appendStringInfoChar(&changes, '}');
+	if (changes.len > 2)
+	{
+		ai_guard_govlog_set_reason(psprintf("leaves %s", ai_guard_qualified_name(parent)));
+		PG_TRY();
+		{
+			ai_guard_govlog_record("security label", "derive",
+								   ai_guard_qualified_name(child), NULL, changes.data);
+		}
+		PG_FINALLY();
+		{
+			ai_guard_govlog_set_reason(NULL);
+		}
+		PG_END_TRY();
+	}
 }
 
 /* SQL function: ai_guard.declassify(regclass, text) */

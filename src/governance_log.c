@@ -37,6 +37,7 @@
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
@@ -353,6 +354,14 @@ subcommand_name(AlterTableType t)
 		case AT_EnableTrigAll:
 		case AT_EnableTrigUser:
 			return "enable trigger";
+		case AT_EnableRule:
+		case AT_EnableAlwaysRule:
+		case AT_EnableReplicaRule:
+			return "enable rule";
+		case AT_DisableRule:
+			return "disable rule";
+		case AT_ChangeOwner:
+			return "owner to";
 		default:
 			return NULL;
 	}
@@ -364,6 +373,32 @@ relation_name(RangeVar *rv)
 	Oid			relid = RangeVarGetRelid(rv, NoLock, true);
 
 	return OidIsValid(relid) ? ai_guard_qualified_name(relid) : NULL;
+}
+
+bool
+ai_guard_govlog_may_record(Node *stmt)
+{
+	switch (nodeTag(stmt))
+	{
+		case T_VariableSetStmt:
+			return ((VariableSetStmt *) stmt)->kind == VAR_RESET_ALL ||
+				is_enforcement_setting(((VariableSetStmt *) stmt)->name);
+		case T_AlterSystemStmt:
+		case T_AlterRoleSetStmt:
+		case T_AlterDatabaseSetStmt:
+		case T_RenameStmt:
+		case T_AlterObjectSchemaStmt:
+		case T_AlterTableStmt:
+		case T_CreatePolicyStmt:
+		case T_AlterPolicyStmt:
+		case T_RuleStmt:
+		case T_DropStmt:
+		case T_ViewStmt:
+		case T_CreateTrigStmt:
+			return true;
+		default:
+			return false;
+	}
 }
 
 void
@@ -436,6 +471,14 @@ ai_guard_govlog_utility(Node *stmt, bool (*governed) (Oid relid))
 
 					if (op == NULL)
 						continue;
+					if (cmd->subtype == AT_ChangeOwner)
+					{
+						if (governed(relid))
+							ai_guard_govlog_record("ddl", op, ai_guard_qualified_name(relid),
+												   ai_guard_json_string(GetUserNameFromId(ai_guard_relation_owner(relid), false)),
+												   ai_guard_json_string(get_rolespec_name(cmd->newowner)));
+						continue;
+					}
 					if (cmd->subtype == AT_AddInherit || cmd->subtype == AT_DropInherit)
 						other = RangeVarGetRelid((RangeVar *) cmd->def, NoLock, true);
 					else if (cmd->subtype == AT_AttachPartition ||
@@ -460,6 +503,46 @@ ai_guard_govlog_utility(Node *stmt, bool (*governed) (Oid relid))
 				if (rel && governed(relid))
 					ai_guard_govlog_record("ddl", "create policy", rel, NULL,
 										   ai_guard_json_string(s->policy_name));
+				return;
+			}
+		case T_RuleStmt:
+			{
+				RuleStmt   *s = (RuleStmt *) stmt;
+				char	   *rel = relation_name(s->relation);
+
+				relid = RangeVarGetRelid(s->relation, NoLock, true);
+				if (rel && governed(relid))
+					ai_guard_govlog_record("ddl", s->replace ? "create or replace rule" : "create rule",
+										   rel, NULL, ai_guard_json_string(s->rulename));
+				return;
+			}
+		case T_DropStmt:
+			{
+				DropStmt   *s = (DropStmt *) stmt;
+				ListCell   *lc;
+				const char *op;
+
+				if (s->removeType == OBJECT_POLICY)
+					op = "drop policy";
+				else if (s->removeType == OBJECT_RULE)
+					op = "drop rule";
+				else if (s->removeType == OBJECT_TRIGGER)
+					op = "drop trigger";
+				else
+					return;
+				foreach(lc, s->objects)
+				{
+					List	   *names = (List *) lfirst(lc);
+
+					if (list_length(names) < 2)
+						continue;
+					relid = RangeVarGetRelid(makeRangeVarFromNameList(list_truncate(list_copy(names),
+																	   list_length(names) - 1)),
+											 NoLock, true);
+					if (OidIsValid(relid) && governed(relid))
+						ai_guard_govlog_record("ddl", op, ai_guard_qualified_name(relid), NULL,
+											   ai_guard_json_string(strVal(llast(names))));
+				}
 				return;
 			}
 		case T_AlterPolicyStmt:

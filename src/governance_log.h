@@ -37,6 +37,13 @@ extern void ai_guard_govlog_set_reason(const char *reason);
  */
 extern void ai_guard_govlog_utility(Node *stmt, bool (*governed) (Oid relid));
 
+/*
+ * Could the statement change governance (or a masked view)?  A cheap test
+ * on its kind and, for SET, the setting's name, so that other statements
+ * do not even look at the governed set (which may be locked).
+ */
+extern bool ai_guard_govlog_may_record(Node *stmt);
+
 /* A JSON string literal of s (for before/after values) */
 extern char *ai_guard_json_string(const char *s);
 

@@ -12,14 +12,16 @@
  * (PII, masked, unlabelled: stats_policy.c's rule) must be read by the
  * expansion of one of that relation's masked views.
  *
- * Which relation entries of a plan a view's expansion contributed is not
- * recorded in the plan, so the rule is counted: a masked view's body reads
- * its base table exactly once, so the permission-checked entries of a base
- * table that read such columns may be at most as many as the entries of
- * its masked views in the same plan.  A query that reads the table raw
- * beside its masked view has one more, and is refused.  Masked views
- * cannot be redefined by hand (masking_sql.c), so their bodies are the
- * ones create_masked_view wrote.
+ * Which entry of the plan's range table a masked view's body contributed
+ * is told by position: PostgreSQL 15 expands a view into its rule's query,
+ * whose range table starts with the view itself twice (OLD, which carries
+ * the permission check, and NEW), followed by the body's relations, and
+ * planning keeps each query's relation entries together and in order.  A
+ * masked view's body reads only its base table, so the entry right after
+ * a masked view's OLD and NEW entries is that view reading its table; any
+ * other entry of the table is a read outside it.  (Only an expansion
+ * produces that triple, and masked views cannot be redefined by hand:
+ * masking_sql.c.)
  *
  *-------------------------------------------------------------------------
  */
@@ -180,6 +182,36 @@ masked_view_of(Oid relid, List *views, List *bases)
 	return InvalidOid;
 }
 
+/*
+ * Is entry k (0-based) of rtable the body of a masked view reading its
+ * base table: right after that view's OLD and NEW entries?
+ */
+static bool
+in_masked_view_body(List *rtable, int k, List *views, List *bases)
+{
+	RangeTblEntry *old;
+	RangeTblEntry *new;
+	RangeTblEntry *base;
+	ListCell   *lv;
+	ListCell   *lb;
+
+	if (k < 2)
+		return false;
+	old = list_nth_node(RangeTblEntry, rtable, k - 2);
+	new = list_nth_node(RangeTblEntry, rtable, k - 1);
+	base = list_nth_node(RangeTblEntry, rtable, k);
+	if (old->rtekind != RTE_RELATION || new->rtekind != RTE_RELATION ||
+		old->relkind != RELKIND_VIEW || new->relid != old->relid ||
+		new->requiredPerms != 0)
+		return false;
+	forboth(lv, views, lb, bases)
+	{
+		if (lfirst_oid(lv) == old->relid && lfirst_oid(lb) == base->relid)
+			return true;
+	}
+	return false;
+}
+
 bool
 ai_guard_masked_plan_ok(PlannedStmt *ps, Oid role,
 						Oid (*governing) (Oid relid, char relkind),
@@ -187,27 +219,9 @@ ai_guard_masked_plan_ok(PlannedStmt *ps, Oid role,
 {
 	List	   *views = NIL;
 	List	   *bases = NIL;
-	List	   *masked_reads = NIL;	/* base relids, one per masked view entry */
 	ListCell   *lc;
 
 	scan_oid_pairs("masked_views", &views, &bases);
-	foreach(lc, ps->rtable)
-	{
-		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
-		ListCell   *lv;
-		ListCell   *lb;
-
-		/* a view's permission-checked entry stands for one expansion */
-		if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_VIEW ||
-			rte->requiredPerms == 0)
-			continue;
-		forboth(lv, views, lb, bases)
-		{
-			if (lfirst_oid(lv) == rte->relid)
-				masked_reads = lappend_oid(masked_reads, lfirst_oid(lb));
-		}
-	}
-
 	foreach(lc, ps->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
@@ -216,7 +230,7 @@ ai_guard_masked_plan_ok(PlannedStmt *ps, Oid role,
 
 		/*
 		 * Entries without permissions to check are inheritance children
-		 * and rule placeholders: their parent's entry is counted.
+		 * and rule placeholders: their parent's entry is checked.
 		 */
 		if (rte->rtekind != RTE_RELATION || rte->relkind == RELKIND_VIEW ||
 			rte->requiredPerms == 0 || bms_is_empty(rte->selectedCols))
@@ -225,13 +239,9 @@ ai_guard_masked_plan_ok(PlannedStmt *ps, Oid role,
 		if (!OidIsValid(gov))
 			continue;
 		col = private_column(rte->relid, gov, rte->selectedCols);
-		if (col == NULL)
+		if (col == NULL ||
+			in_masked_view_body(ps->rtable, foreach_current_index(lc), views, bases))
 			continue;
-		if (list_member_oid(masked_reads, rte->relid))
-		{
-			masked_reads = list_delete_oid(masked_reads, rte->relid);
-			continue;
-		}
 		v->role = role;
 		v->relid = gov;
 		v->column = col;
@@ -285,7 +295,7 @@ ai_guard_masked_copy_ok(Oid relid, List *attnums, Oid role,
  * with BYPASSRLS) is not filtered: a view the owner writes would hand every
  * row to anyone it is granted to.  Masked views carry the rule themselves;
  * any other view that reads a tracked relation without its policy, for a
- * role other than its owner, is refused (counted as for masked reads).
+ * role other than its owner, is refused.
  */
 static bool
 relation_is_tracked(Oid relid)
@@ -299,9 +309,29 @@ ai_guard_view_consent_bypass(PlannedStmt *ps)
 {
 	List	   *views = NIL;
 	List	   *bases = NIL;
-	List	   *masked_reads = NIL;
 	ListCell   *lc;
 	bool		any = false;
+
+	/*
+	 * A SECURITY DEFINER function runs its queries as its owner: one that
+	 * the policy does not filter reads every row for a caller it would.
+	 * (Superusers' functions are theirs to write.)
+	 */
+	if (InLocalUserIdChange() && GetUserId() != GetSessionUserId() &&
+		!superuser_arg(GetUserId()))
+	{
+		foreach(lc, ps->rtable)
+		{
+			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+			if (rte->rtekind == RTE_RELATION && rte->relkind != RELKIND_VIEW &&
+				!OidIsValid(rte->checkAsUser) && (rte->requiredPerms & ACL_SELECT) &&
+				relation_is_tracked(rte->relid) &&
+				check_enable_rls(rte->relid, GetUserId(), true) != RLS_ENABLED &&
+				check_enable_rls(rte->relid, GetSessionUserId(), true) == RLS_ENABLED)
+				return rte->relid;
+		}
+	}
 
 	/* the cheap test first: a tracked relation read as another role */
 	foreach(lc, ps->rtable)
@@ -320,39 +350,21 @@ ai_guard_view_consent_bypass(PlannedStmt *ps)
 	foreach(lc, ps->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
-		ListCell   *lv;
-		ListCell   *lb;
-
-		if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_VIEW ||
-			rte->requiredPerms == 0)
-			continue;
-		forboth(lv, views, lb, bases)
-		{
-			if (lfirst_oid(lv) == rte->relid)
-				masked_reads = lappend_oid(masked_reads, lfirst_oid(lb));
-		}
-	}
-	foreach(lc, ps->rtable)
-	{
-		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
 
 		if (rte->rtekind != RTE_RELATION || rte->relkind == RELKIND_VIEW ||
 			!OidIsValid(rte->checkAsUser) || rte->checkAsUser == GetUserId() ||
 			!(rte->requiredPerms & ACL_SELECT) || !relation_is_tracked(rte->relid))
 			continue;
+
 		/*
 		 * Consent holds if the view's owner is filtered by the policy; the
 		 * reader loses nothing if it is not filtered itself (the owner, a
-		 * superuser).
+		 * superuser); masked views carry the rule themselves.
 		 */
 		if (check_enable_rls(rte->relid, rte->checkAsUser, true) == RLS_ENABLED ||
-			check_enable_rls(rte->relid, GetUserId(), true) != RLS_ENABLED)
+			check_enable_rls(rte->relid, GetUserId(), true) != RLS_ENABLED ||
+			in_masked_view_body(ps->rtable, foreach_current_index(lc), views, bases))
 			continue;
-		if (list_member_oid(masked_reads, rte->relid))
-		{
-			masked_reads = list_delete_oid(masked_reads, rte->relid);
-			continue;
-		}
 		return rte->relid;
 	}
 	return InvalidOid;

@@ -45,7 +45,8 @@ extern bool ai_guard_masked_copy_ok(Oid relid, List *attnums, Oid role,
 
 /*
  * A tracked relation that the plan reads through a view (not a masked view)
- * whose owner its row-level security does not filter, for another role:
+ * or a SECURITY DEFINER function whose owner its row-level security does
+ * not filter, for another role:
  * consent and quarantine would not hold for the reader.  InvalidOid if none.
  */
 extern Oid	ai_guard_view_consent_bypass(PlannedStmt *ps);

@@ -182,6 +182,8 @@ static int	maxframes = 0;
 
 /* CREATE TABLE AS in progress: the tracked relations its query read */
 static bool ctas_active = false;
+/* true while untrack() takes a table's provenance apart (guard_tracked_ddl) */
+static bool own_ddl = false;
 static List *ctas_sources = NIL;	/* of Oid, in TopTransactionContext */
 static bool ctas_seen = false;
 
@@ -1554,33 +1556,42 @@ ai_guard_untrack(PG_FUNCTION_ARGS)
 						get_rel_name(relid)),
 				 errhint("Release the quarantine or delete the quarantined rows first.")));
 
-	for (i = 0; i < n; i++)
+	own_ddl = true;
+	PG_TRY();
 	{
-		Oid			m = members[i];
-		const char *qm;
+		for (i = 0; i < n; i++)
+		{
+			Oid			m = members[i];
+			const char *qm;
 
-		if (get_rel_name(m) == NULL)
-			continue;
-		qm = qualified_name(m);
-		resetStringInfo(&sql);
-		appendStringInfo(&sql,
-						 "DROP POLICY IF EXISTS ai_guard_consent ON %s;"
-						 "DROP TRIGGER IF EXISTS zz_ai_guard_count ON %s;",
-						 qm, qm);
-		if (!rls_was[i])
+			if (get_rel_name(m) == NULL)
+				continue;
+			qm = qualified_name(m);
+			resetStringInfo(&sql);
 			appendStringInfo(&sql,
-							 "DROP POLICY IF EXISTS ai_guard_allow ON %s;"
-							 "ALTER TABLE %s DISABLE ROW LEVEL SECURITY;",
+							 "DROP POLICY IF EXISTS ai_guard_consent ON %s;"
+							 "DROP TRIGGER IF EXISTS zz_ai_guard_count ON %s;",
 							 qm, qm);
-		if (m == relid || !get_rel_relispartition(m))
-			appendStringInfo(&sql, "DROP TRIGGER IF EXISTS zz_ai_guard_stamp ON %s;", qm);
+			if (!rls_was[i])
+				appendStringInfo(&sql,
+								 "DROP POLICY IF EXISTS ai_guard_allow ON %s;"
+								 "ALTER TABLE %s DISABLE ROW LEVEL SECURITY;",
+								 qm, qm);
+			if (m == relid || !get_rel_relispartition(m))
+				appendStringInfo(&sql, "DROP TRIGGER IF EXISTS zz_ai_guard_stamp ON %s;", qm);
+			spi_exec(sql.data);
+		}
+		resetStringInfo(&sql);
+		appendStringInfo(&sql, "ALTER TABLE %s", qualified_name(relid));
+		for (t = 0; t < NTAGS; t++)
+			appendStringInfo(&sql, "%s DROP COLUMN IF EXISTS %s", t ? "," : "", tag_names[t]);
 		spi_exec(sql.data);
 	}
-	resetStringInfo(&sql);
-	appendStringInfo(&sql, "ALTER TABLE %s", qualified_name(relid));
-	for (t = 0; t < NTAGS; t++)
-		appendStringInfo(&sql, "%s DROP COLUMN IF EXISTS %s", t ? "," : "", tag_names[t]);
-	spi_exec(sql.data);
+	PG_FINALLY();
+	{
+		own_ddl = false;
+	}
+	PG_END_TRY();
 
 	spi_as_owner("DELETE FROM ai_guard.governed_relations g USING ai_guard.tracked_relations r"
 				 " WHERE g.rel OPERATOR(pg_catalog.=) r.rel AND g.reason OPERATOR(pg_catalog.=) 'track'"
@@ -2211,6 +2222,138 @@ data_column_names(Oid relid)
 	return names;
 }
 
+/*---- the provenance of a tracked table is not taken apart by hand ----*/
+
+static bool
+is_tag_column(const char *name)
+{
+	int			t;
+
+	for (t = 0; name && t < NTAGS; t++)
+		if (strcmp(name, tag_names[t]) == 0)
+			return true;
+	return false;
+}
+
+static bool
+is_own_policy(const char *name)
+{
+	return name && (strcmp(name, "ai_guard_consent") == 0 ||
+					strcmp(name, "ai_guard_allow") == 0);
+}
+
+static void
+refuse_by_hand(Oid relid, const char *what)
+{
+	/* others are refused by PostgreSQL's own ownership check */
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot %s of tracked relation %s", what, qualified_name(relid)),
+			 errdetail("The provenance columns, the stamping trigger, the consent policy and row level security of a tracked table are maintained by ai_guard: without them consent would not filter its rows."),
+			 errhint("ai_guard.untrack('%s') removes the provenance of a table.",
+					 qualified_name(relid))));
+}
+
+static Oid
+tracked_rangevar(RangeVar *rv)
+{
+	Oid			relid = rv ? RangeVarGetRelid(rv, NoLock, true) : InvalidOid;
+
+	return (OidIsValid(relid) && relation_is_tracked(relid)) ? relid : InvalidOid;
+}
+
+/*
+ * Refuses hand-written DDL that would switch the consent rule of a tracked
+ * table off or take its provenance apart (each would be a change of
+ * governance with no other trace): dropping or altering its policies,
+ * disabling row level security, dropping, retyping or renaming the
+ * provenance columns, dropping the stamping trigger.
+ */
+static void
+guard_tracked_ddl(Node *parsetree)
+{
+	Oid			relid;
+
+	if (own_ddl)
+		return;
+	switch (nodeTag(parsetree))
+	{
+		case T_AlterTableStmt:
+			{
+				AlterTableStmt *stmt = (AlterTableStmt *) parsetree;
+				ListCell   *lc;
+
+				relid = tracked_rangevar(stmt->relation);
+				if (!OidIsValid(relid))
+					return;
+				foreach(lc, stmt->cmds)
+				{
+					AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+					if (cmd->subtype == AT_DisableRowSecurity)
+						refuse_by_hand(relid, "disable row level security");
+					if ((cmd->subtype == AT_DropColumn || cmd->subtype == AT_AlterColumnType ||
+						 cmd->subtype == AT_DropExpression) &&
+						is_tag_column(cmd->name))
+						refuse_by_hand(relid, psprintf("change column %s", cmd->name));
+				}
+				return;
+			}
+		case T_RenameStmt:
+			{
+				RenameStmt *stmt = (RenameStmt *) parsetree;
+
+				relid = tracked_rangevar(stmt->relation);
+				if (!OidIsValid(relid))
+					return;
+				if (stmt->renameType == OBJECT_COLUMN && is_tag_column(stmt->subname))
+					refuse_by_hand(relid, psprintf("rename column %s", stmt->subname));
+				if ((stmt->renameType == OBJECT_POLICY && is_own_policy(stmt->subname)) ||
+					(stmt->renameType == OBJECT_TRIGGER && stmt->subname &&
+					 strncmp(stmt->subname, "zz_ai_guard_", 12) == 0))
+					refuse_by_hand(relid, psprintf("rename %s", stmt->subname));
+				return;
+			}
+		case T_AlterPolicyStmt:
+			{
+				AlterPolicyStmt *stmt = (AlterPolicyStmt *) parsetree;
+
+				relid = tracked_rangevar(stmt->table);
+				if (OidIsValid(relid) && is_own_policy(stmt->policy_name))
+					refuse_by_hand(relid, psprintf("alter policy %s", stmt->policy_name));
+				return;
+			}
+		case T_DropStmt:
+			{
+				DropStmt   *stmt = (DropStmt *) parsetree;
+				ListCell   *lc;
+
+				if (stmt->removeType != OBJECT_POLICY && stmt->removeType != OBJECT_TRIGGER)
+					return;
+				foreach(lc, stmt->objects)
+				{
+					List	   *names = (List *) lfirst(lc);
+					const char *name = strVal(llast(names));
+
+					if (list_length(names) < 2)
+						continue;
+					relid = tracked_rangevar(makeRangeVarFromNameList(list_truncate(list_copy(names),
+																	   list_length(names) - 1)));
+					if (!OidIsValid(relid))
+						continue;
+					if ((stmt->removeType == OBJECT_POLICY && is_own_policy(name)) ||
+						(stmt->removeType == OBJECT_TRIGGER && strncmp(name, "zz_ai_guard_", 12) == 0))
+						refuse_by_hand(relid, psprintf("drop %s", name));
+				}
+				return;
+			}
+		default:
+			return;
+	}
+}
+
 static void
 prov_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 					bool readOnlyTree, ProcessUtilityContext context,
@@ -2222,6 +2365,7 @@ prov_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	bool		is_ctas = false;
 	int			saved_frames = nframes;
 
+	guard_tracked_ddl(parsetree);
 	if (IsA(parsetree, CopyStmt))
 	{
 		CopyStmt   *stmt = (CopyStmt *) parsetree;

@@ -117,3 +117,42 @@ BEGIN
 	END LOOP;
 END;
 $$;
+
+/*
+ * Where a copy came from: the chain of derivations back to relations that
+ * are no copies (depth 1 = the copy's own sources), for lineage to walk
+ * from a model's pulls through copies to the original tables and batches.
+ */
+CREATE FUNCTION @extschema@.copy_origins(rel pg_catalog.regclass,
+	OUT depth pg_catalog.int4, OUT copy pg_catalog.text, OUT pull_id pg_catalog.int8,
+	OUT source pg_catalog.text, OUT source_is_copy pg_catalog.bool,
+	OUT derived_by pg_catalog.name, OUT derived_at pg_catalog.timestamptz)
+RETURNS SETOF record
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+WITH RECURSIVE walk(depth, copy, pull_id, source, derived_by, derived_at, path) AS (
+	SELECT 1, d.rel::text, d.pull_id, s.src, d.derived_by, d.derived_at, ARRAY[d.rel::text]
+	  FROM @extschema@.derived_relations d, unnest(d.sources) AS s(src)
+	 WHERE d.rel OPERATOR(pg_catalog.=) $1
+	   AND s.src OPERATOR(pg_catalog.<>) d.rel::text
+	UNION ALL
+	SELECT w.depth + 1, d.rel::text, d.pull_id, s.src, d.derived_by, d.derived_at,
+	       w.path || d.rel::text
+	  FROM walk w
+	  JOIN @extschema@.derived_relations d ON d.rel::text OPERATOR(pg_catalog.=) w.source
+	 CROSS JOIN LATERAL unnest(d.sources) AS s(src)
+	 WHERE s.src OPERATOR(pg_catalog.<>) d.rel::text
+	   AND NOT d.rel::text OPERATOR(pg_catalog.=) ANY (w.path)
+	   AND w.depth OPERATOR(pg_catalog.<) 32
+)
+SELECT w.depth, w.copy, w.pull_id, w.source,
+       EXISTS (SELECT 1 FROM @extschema@.derived_relations d
+                WHERE d.rel::text OPERATOR(pg_catalog.=) w.source),
+       w.derived_by, w.derived_at
+  FROM walk w
+ ORDER BY w.depth, w.copy, w.source, w.pull_id
+$$;
+REVOKE ALL ON FUNCTION @extschema@.copy_origins(pg_catalog.regclass) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.copy_origins(pg_catalog.regclass) IS
+'the derivations a copy of governed data came from, back to relations that are no copies: depth, copy, the pull that wrote it, a source relation and whether that is a copy too';

@@ -31,11 +31,17 @@ INSERT INTO tr SELECT i, 'r' || i FROM generate_series(1, 20) i;
 SELECT ai_guard.end_ingest();
 SET ai_guard.purpose = 'research:dump';
 SELECT * FROM tr WHERE id <= 5;
+-- a copy of governed data is governed, labelled, and on the governance log
+SECURITY LABEL FOR ai_guard ON COLUMN t.v IS 'pii:note';
+SET ai_guard.purpose = 'backup:copy';
+CREATE TABLE copy_of_t AS SELECT id, v FROM t;
 SELECT ai_guard.audit_flush();
 SQL
 pulls=$(psql -X -At -d $SRC -c 'SELECT count(*) FROM ai_guard.pulls')
 members=$(psql -X -At -d $SRC -c "SELECT count(*) || ':' || sum(row_count) FROM ai_guard.pull_members")
 head=$(psql -X -At -d $SRC -c 'SELECT head FROM ai_guard.audit_head()')
+changes=$(psql -X -At -d $SRC -c 'SELECT count(*) FROM ai_guard.governance_changes')
+derived=$(psql -X -At -d $SRC -c "SELECT count(*) FROM ai_guard.derived_relations WHERE rel = 'copy_of_t'::regclass")
 pg_dump -Fc -d $SRC -f "$WORK/dump"
 check "pg_dump of a governed database as a superuser, without a purpose" "$?" "0"
 
@@ -55,6 +61,12 @@ check "the restored chain has the same head" \
 	"$(psql -X -At -d $DST -c 'SELECT head FROM ai_guard.audit_head()')" "$head"
 check "the restored chain verifies" \
 	"$(psql -X -At -d $DST -c 'SELECT intact FROM ai_guard.verify_audit()')" "t"
+check "the governance log is restored (and the restore added nothing)" \
+	"$(psql -X -At -d $DST -c 'SELECT count(*) FROM ai_guard.governance_changes')" "$changes"
+check "the copy is still governed as derived, with its derivation" \
+	"$(psql -X -At -d $DST -c "SELECT string_agg(reason, ',') FROM ai_guard.governed_relations WHERE rel = 'copy_of_t'::regclass"):$(psql -X -At -d $DST -c "SELECT count(*) FROM ai_guard.derived_relations WHERE rel = 'copy_of_t'::regclass")" "derived:$derived"
+check "the copy keeps the label its column took" \
+	"$(psql -X -At -d $DST -c "SELECT label FROM pg_seclabel WHERE objoid = 'copy_of_t'::regclass AND objsubid = 2")" "pii:note"
 check "row membership is restored" \
 	"$(psql -X -At -d $DST -c "SELECT count(*) || ':' || sum(row_count) FROM ai_guard.pull_members")" "$members"
 check "erasure_impact finds the pull of a restored row" \

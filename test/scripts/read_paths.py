@@ -263,8 +263,8 @@ def writes_that_read():
     m = mark()
     q(r, "WITH d AS (UPDATE gov.people SET note = note WHERE id <= 20 RETURNING email) "
          "INSERT INTO own_reader.loot SELECT email FROM d")
-    got = one(su, "SELECT count(*) FROM own_reader.loot")
     recs = pulls_since(m)
+    got = one(su, "SELECT count(*) FROM own_reader.loot")  # (a copy: governed)
     check("data-modifying CTE under a purpose", READER, "recorded as a derivation with the rows written",
           len(recs) == 1 and recs[0]["kind"] == "derivation" and recs[0]["rows"] == got == 20 and
           recs[0]["target"] == "own_reader.loot",
@@ -275,8 +275,8 @@ def writes_that_read():
         c = connect(role, "training")
         m = mark()
         q(c, "INSERT INTO %s.loot SELECT email FROM %s" % (OWN[role], SOURCE[role]))
-        got = one(su, "SELECT count(*) FROM %s.loot" % OWN[role])
         recs = pulls_since(m)
+        got = one(su, "SELECT count(*) FROM %s.loot" % OWN[role])
         check("INSERT ... SELECT from %s" % SOURCE[role], role,
               "recorded with the rows written",
               len(recs) == 1 and recs[0]["kind"] == "derivation" and recs[0]["rows"] == got == N_ROWS

@@ -188,6 +188,13 @@ out=$(PGOPTIONS='-c ai_guard.purpose=training:after-upgrade' psql -X -At -d $OLD
 	-c 'SELECT count(*) FROM up_masked.up_items' -c 'SELECT ai_guard.audit_flush()' \
 	-c "SELECT status, rows FROM ai_guard.pulls WHERE pull_id = ai_guard.last_pull_id()" 2>&1)
 check "a governed read after the update is recorded" "$(echo "$out" | tr '\n' ' ')" "50  completed|1 "
+# what came with the update works on the updated data
+out=$(PGOPTIONS='-c ai_guard.purpose=training:after-upgrade' psql -X -At -d $OLD \
+	-c 'CREATE TABLE public.up_copy AS SELECT * FROM public.up_items' 2>&1)
+check "a copy of a table tracked under $oldest is governed as derived" \
+	"$(psql -X -At -d $OLD -c "SELECT string_agg(reason, ',' ORDER BY reason) FROM ai_guard.governed_relations WHERE rel = 'public.up_copy'::regclass")" "derived,track"
+check "changes of governance after the update are on the record" \
+	"$(psql -X -At -d $OLD -c "SELECT count(*) > 0 FROM ai_guard.governance_changes WHERE object = 'public.up_copy'")" t
 check "the audit chain verifies across the update" \
 	"$(psql -X -At -d $OLD -c 'SELECT intact FROM ai_guard.verify_audit()')" t
 echo "1..$n"
