@@ -36,6 +36,16 @@ SECURITY LABEL FOR ai_guard ON COLUMN regress_mr.u.name IS 'pii:name';
 SELECT ai_guard.govern('regress_mr.u');
 SELECT ai_guard.create_masked_view('regress_mr.u', 'regress_mr_masked');
 GRANT SELECT ON regress_mr.u TO regress_mr_ds;
+-- a constraint error of a write shows the whole existing row
+ALTER TABLE regress_mr.cust ADD CONSTRAINT small_id CHECK (id < 1000);
+GRANT UPDATE ON regress_mr.cust TO regress_mr_ds;
+-- a governed partition read through its ungoverned parent
+CREATE TABLE regress_mr.ev (id int, email text) PARTITION BY LIST (id);
+CREATE TABLE regress_mr.ev1 PARTITION OF regress_mr.ev FOR VALUES IN (1);
+INSERT INTO regress_mr.ev VALUES (1, 'ev@example.com');
+SECURITY LABEL FOR ai_guard ON COLUMN regress_mr.ev1.id IS 'public';
+SELECT ai_guard.govern('regress_mr.ev1');
+GRANT SELECT ON regress_mr.ev TO regress_mr_ds;
 
 SET SESSION AUTHORIZATION regress_mr_ds;
 SET ai_guard.purpose = 'training:regress';
@@ -57,6 +67,9 @@ SELECT m.email FROM regress_mr_masked.cust m
 COPY regress_mr.cust TO STDOUT;
 COPY (SELECT email FROM regress_mr.cust) TO STDOUT;
 SELECT * FROM regress_mr.definer_emails() LIMIT 1;
+UPDATE regress_mr.cust SET id = 5000 WHERE id = 1;
+SELECT email FROM regress_mr.ev;
+SELECT count(*) FROM regress_mr.ev;
 -- the masked view beside a raw read does not cover it
 SELECT u.name, u.notes FROM regress_mr.u u WHERE EXISTS (SELECT FROM regress_mr_masked.u);
 -- a copy of the masked view keeps its masked values readable

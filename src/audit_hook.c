@@ -272,19 +272,46 @@ ag_oid_cmp(const void *a, const void *b)
 }
 
 /*
- * Temporary copies of governed data are governed for the session that made
- * them (they are not in the catalog: they go with the session), and those
- * holding rows of tracked tables may not be copied into persistent ones.
+ * Temporary copies of governed data stay with the session that made them
+ * and were read under a recorded pull; what is copied out of them into a
+ * persistent relation is a governed copy like any other (its labels traced
+ * through them), and those holding rows of tracked tables may not be
+ * copied into untracked persistent ones.
  */
 static List *session_copies = NIL;	/* in TopMemoryContext */
 static List *session_tracked_copies = NIL;
+static List *session_copy_sources = NIL;	/* the relations they came from */
+static int64 session_copy_pull = 0; /* the latest pull that made one */
 
 static inline bool
 oid_governed(Oid relid)
 {
-	return (n_governed > 0 &&
-			bsearch(&relid, governed, n_governed, sizeof(Oid), ag_oid_cmp) != NULL) ||
-		(session_copies != NIL && list_member_oid(session_copies, relid));
+	return n_governed > 0 &&
+		bsearch(&relid, governed, n_governed, sizeof(Oid), ag_oid_cmp) != NULL;
+}
+
+/* Does the plan read a temporary copy (and one of tracked rows)? */
+static bool
+reads_session_copy(PlannedStmt *ps, bool *tracked)
+{
+	ListCell   *lc;
+	bool		found = false;
+
+	*tracked = false;
+	if (session_copies == NIL)
+		return false;
+	foreach(lc, ps->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind != RTE_RELATION || !list_member_oid(session_copies, rte->relid) ||
+			list_member_int(ps->resultRelations, foreach_current_index(lc) + 1))
+			continue;
+		found = true;
+		if (list_member_oid(session_tracked_copies, rte->relid))
+			*tracked = true;
+	}
+	return found;
 }
 
 /*
@@ -1748,6 +1775,22 @@ taint_from(AgPull *pull, PlannedStmt *ps)
 	MemoryContextSwitchTo(old);
 }
 
+/* Rows of a temporary copy are handed to code: the statement is tainted */
+static void
+taint_from_copy(bool tracked)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	ListCell   *lc;
+
+	taint_pull = session_copy_pull ? session_copy_pull : -1;
+	foreach(lc, session_copy_sources)
+		if (!list_has(taint_sources, lfirst(lc)))
+			taint_sources = lappend(taint_sources, pstrdup(lfirst(lc)));
+	if (tracked)
+		taint_tracked = true;
+	MemoryContextSwitchTo(old);
+}
+
 /* target holds a copy of governed data: it is governed from now on */
 static void
 govern_copy(Oid target, int64 pull_id, List *sources, bool from_tracked)
@@ -1765,6 +1808,15 @@ govern_copy(Oid target, int64 pull_id, List *sources, bool from_tracked)
 	session_copies = list_append_unique_oid(session_copies, target);
 	if (from_tracked)
 		session_tracked_copies = list_append_unique_oid(session_tracked_copies, target);
+	{
+		ListCell   *lc;
+
+		foreach(lc, sources)
+			if (!list_has(session_copy_sources, lfirst(lc)))
+				session_copy_sources = lappend(session_copy_sources, pstrdup(lfirst(lc)));
+	}
+	if (pull_id != 0)
+		session_copy_pull = pull_id;
 	MemoryContextSwitchTo(old);
 }
 
@@ -1820,29 +1872,43 @@ written_relations(PlannedStmt *ps)
 }
 
 /*
- * A statement of tainted code (taint_pull) wrote values it may have read
- * from governed relations: what it wrote into ungoverned relations is a
- * copy, governed from now on, its columns private (their values cannot be
- * traced to the columns they came from).
+ * A statement that read no governed relation wrote values that came from
+ * governed data: values of a temporary copy it read (traced: labels
+ * travel through the copy's own), or values code passed on after reading
+ * governed rows in the same statement (untraced: the columns become
+ * private).  What it wrote into ungoverned relations is a copy, governed
+ * from now on.
  */
 static void
-govern_tainted_writes(QueryDesc *qd)
+govern_writes(QueryDesc *qd, int64 pull_id, List *sources, bool tracked, bool traced)
 {
+	PlannedStmt *ps = qd->plannedstmt;
 	ListCell   *lc;
 
+	if (pull_id < 0)
+		pull_id = 0;
 	if (qd->dest && qd->dest->mydest == DestIntoRel && pending_into != NULL &&
 		pending_target_level == nest_level - 1)
-		defer_copy(RangeVarGetRelid(pending_into, NoLock, true), taint_pull,
-				   taint_sources, taint_tracked);
-	foreach(lc, written_relations(qd->plannedstmt))
+	{
+		Oid			target = RangeVarGetRelid(pending_into, NoLock, true);
+
+		if (traced)
+			ai_guard_derive_labels(target, ps, true, pull_id, governing_relid);
+		defer_copy(target, pull_id, sources, tracked);
+	}
+	foreach(lc, written_relations(ps))
 	{
 		Oid			target = lfirst_oid(lc);
+		bool		governed_now = OidIsValid(governing_relid(target, get_rel_relkind(target)));
 
-		if (OidIsValid(governing_relid(target, get_rel_relkind(target))) ||
-			!ai_guard_derivable(target))
+		if (!ai_guard_derivable(target))
 			continue;
-		ai_guard_derive_untraced(target, taint_pull);
-		govern_copy(target, taint_pull, taint_sources, taint_tracked);
+		if (traced)
+			ai_guard_derive_labels(target, ps, false, pull_id, governing_relid);
+		else if (!governed_now)
+			ai_guard_derive_untraced(target, pull_id);
+		if (!governed_now)
+			govern_copy(target, pull_id, sources, tracked);
 	}
 }
 
@@ -1877,29 +1943,35 @@ ag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	if (info)
 	{
 		/* tracked rows keep their provenance, or are not copied */
-		if (info->write_into && !pending_matview && session_tracked_copies != NIL)
-		{
-			/* (provenance.c tracks a table made from tracked tables only) */
-			ListCell   *lc;
-
-			foreach(lc, queryDesc->plannedstmt->rtable)
-				if (list_member_oid(session_tracked_copies, lfirst_node(RangeTblEntry, lc)->relid))
-					ai_guard_refuse_untracked_copy(InvalidOid, info->target,
-												   ai_guard_qualified_name(lfirst_node(RangeTblEntry, lc)->relid));
-		}
 		if (info->write_into ? pending_matview : OidIsValid(info->write_target))
 			ai_guard_check_tracked_copy(queryDesc->plannedstmt, info->write_target,
 										info->target, info->write_into,
 										session_tracked_copies);
 		ai_guard_read_counts_prepare(queryDesc);
 	}
-	else if (taint_tracked && !(eflags & EXEC_FLAG_EXPLAIN_ONLY))
+	else if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY) &&
+			 (taint_tracked || session_tracked_copies != NIL))
 	{
-		/* values of tracked rows, passed on by code, keep their provenance too */
+		/*
+		 * Values of tracked rows, passed on by code or through a temporary
+		 * copy, keep their provenance too
+		 */
+		bool		tracked_copy;
 		ListCell   *lc;
+		const char *source = taint_tracked && taint_sources ? linitial(taint_sources) :
+			"(a temporary copy)";
 
-		foreach(lc, written_relations(queryDesc->plannedstmt))
-			ai_guard_refuse_untracked_copy(lfirst_oid(lc), NULL, linitial(taint_sources));
+		(void) reads_session_copy(queryDesc->plannedstmt, &tracked_copy);
+		if (taint_tracked || tracked_copy)
+		{
+			foreach(lc, written_relations(queryDesc->plannedstmt))
+				ai_guard_refuse_untracked_copy(lfirst_oid(lc), NULL, source);
+			/* (provenance.c tracks a new table made from tracked tables only) */
+			if (queryDesc->dest && queryDesc->dest->mydest == DestIntoRel &&
+				pending_into != NULL && pending_target_level == nest_level - 1 &&
+				pending_into->relpersistence != RELPERSISTENCE_TEMP)
+				ai_guard_refuse_untracked_copy(InvalidOid, pending_target, source);
+		}
 	}
 
 	if (prev_ExecutorStart)
@@ -1984,10 +2056,17 @@ ag_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	}
 
 	/* rows handed to code (a function, a DO block, a trigger) taint it */
-	if (pull && nest_level > 0 &&
+	if (nest_level > 0 &&
 		(orig->mydest == DestSPI || orig->mydest == DestSQLFunction ||
 		 orig->mydest == DestTuplestore))
-		taint_from(pull, queryDesc->plannedstmt);
+	{
+		bool		tracked;
+
+		if (pull)
+			taint_from(pull, queryDesc->plannedstmt);
+		else if (reads_session_copy(queryDesc->plannedstmt, &tracked))
+			taint_from_copy(tracked);
+	}
 
 	if (pull && pull->dest)
 	{
@@ -2140,8 +2219,17 @@ ag_ExecutorEnd(QueryDesc *queryDesc)
 			finish_pull(pull, "completed", NULL);
 		}
 	}
-	else if (taint_pull != 0 && queryDesc->estate != NULL)
-		govern_tainted_writes(queryDesc);
+	else if (queryDesc->estate != NULL &&
+			 (session_copies != NIL || taint_pull != 0))
+	{
+		bool		tracked;
+
+		if (reads_session_copy(queryDesc->plannedstmt, &tracked))
+			govern_writes(queryDesc, session_copy_pull, session_copy_sources,
+						  tracked || taint_tracked, true);
+		else if (taint_pull != 0)
+			govern_writes(queryDesc, taint_pull, taint_sources, taint_tracked, false);
+	}
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);
 	else

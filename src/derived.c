@@ -166,7 +166,37 @@ typedef struct LabelTrace
 {
 	PlannedStmt *ps;
 	AgGoverningFn governing;
+	bool		governed_any;	/* the plan reads a governed relation */
+	bool		touched;		/* the value traced so far may hold governed data */
+	bool		target_governed;	/* the target was governed already */
 }			LabelTrace;
+
+/*
+ * The value comes from somewhere not followed (a UNION, a CTE, a function
+ * of columns, a subquery): it may hold governed data if the plan reads any
+ */
+static char *
+untraced(LabelTrace *t)
+{
+	if (t->governed_any)
+		t->touched = true;
+	return NULL;
+}
+
+/*
+ * Does expr read something its Vars do not show: a subquery (SubPlan), or
+ * the result of one run beforehand (an initplan's PARAM_EXEC Param)?
+ */
+static bool
+reads_subquery(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubPlan) || IsA(node, AlternativeSubPlan) ||
+		(IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC))
+		return true;
+	return expression_tree_walker(node, reads_subquery, context);
+}
 
 static char *label_of_expr(LabelTrace *t, Plan *plan, Node *expr, int depth);
 
@@ -177,6 +207,8 @@ column_label(LabelTrace *t, Oid relid, AttrNumber attnum)
 	Oid			gov = t->governing(relid, get_rel_relkind(relid));
 	ObjectAddress addr;
 
+	if (OidIsValid(gov))
+		t->touched = true;
 	if (attnum <= 0)
 		return NULL;
 	if (OidIsValid(gov) && gov != relid)
@@ -203,7 +235,7 @@ label_of_var(LabelTrace *t, Plan *plan, Var *v, int depth)
 	TargetEntry *tle;
 
 	if (depth > 64)
-		return NULL;
+		return untraced(t);
 	if (v->varno == OUTER_VAR)
 		child = plan->lefttree;
 	else if (v->varno == INNER_VAR)
@@ -211,10 +243,10 @@ label_of_var(LabelTrace *t, Plan *plan, Var *v, int depth)
 	else if (v->varno == INDEX_VAR)
 	{
 		if (!IsA(plan, IndexOnlyScan))
-			return NULL;
+			return untraced(t);
 		tle = get_tle_by_resno(((IndexOnlyScan *) plan)->indextlist, v->varattno);
 		if (tle == NULL || !IsA(tle->expr, Var) || ((Var *) tle->expr)->varno == INDEX_VAR)
-			return NULL;
+			return untraced(t);
 		return label_of_var(t, plan, (Var *) tle->expr, depth + 1);
 	}
 	else
@@ -222,7 +254,7 @@ label_of_var(LabelTrace *t, Plan *plan, Var *v, int depth)
 		RangeTblEntry *rte;
 
 		if (v->varno < 1 || v->varno > list_length(t->ps->rtable))
-			return NULL;
+			return untraced(t);
 		rte = rt_fetch(v->varno, t->ps->rtable);
 		if (rte->rtekind == RTE_RELATION)
 			return column_label(t, rte->relid, v->varattno);
@@ -231,33 +263,27 @@ label_of_var(LabelTrace *t, Plan *plan, Var *v, int depth)
 			child = ((SubqueryScan *) plan)->subplan;
 			tlist = child->targetlist;
 		}
+		else if ((rte->rtekind == RTE_FUNCTION || rte->rtekind == RTE_VALUES) &&
+				 pull_var_clause((Node *) (rte->rtekind == RTE_FUNCTION ?
+										   (Node *) rte->functions :
+										   (Node *) rte->values_lists), 0) == NIL &&
+				 !reads_subquery((Node *) (rte->rtekind == RTE_FUNCTION ?
+										   (Node *) rte->functions :
+										   (Node *) rte->values_lists), NULL))
+			return NULL;		/* made of constants (generate_series(1, n)) */
 		else
-			return NULL;
+			return untraced(t);
 	}
 	if (child == NULL)
-		return NULL;			/* Append and the like: not followed */
+		return untraced(t);		/* Append and the like: not followed */
 	if (tlist == NIL)
 		tlist = child->targetlist;
 	tle = get_tle_by_resno(tlist, v->varattno);
 	if (tle == NULL)
-		return NULL;
+		return untraced(t);
 	return label_of_expr(t, child, (Node *) tle->expr, depth + 1);
 }
 
-/*
- * Does expr read something its Vars do not show: a subquery (SubPlan), or
- * the result of one run beforehand (an initplan's PARAM_EXEC Param)?
- */
-static bool
-reads_subquery(Node *node, void *context)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, SubPlan) || IsA(node, AlternativeSubPlan) ||
-		(IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC))
-		return true;
-	return expression_tree_walker(node, reads_subquery, context);
-}
 
 /* expr without the casts around it */
 static Node *
@@ -352,8 +378,10 @@ label_of_expr(LabelTrace *t, Plan *plan, Node *expr, int depth)
 
 	while (expr && IsA(expr, RelabelType))
 		expr = (Node *) ((RelabelType *) expr)->arg;
-	if (expr == NULL || reads_subquery(expr, NULL))
-		return NULL;			/* what a subquery read is not followed */
+	if (expr == NULL)
+		return NULL;
+	if (reads_subquery(expr, NULL))
+		return untraced(t);		/* what a subquery read is not followed */
 	if (IsA(expr, Var))
 		return label_of_var(t, plan, (Var *) expr, depth);
 	if (IsA(expr, FuncExpr))
@@ -395,10 +423,12 @@ label_shown_as_stored(const char *label)
 
 /*
  * Gives column attnum of target the label of the value written into it
- * (NULL: private).  Returns true if the label changed.
+ * (NULL: private; may_hold_governed: the value may hold governed data).
+ * Returns true if the label changed.
  */
 static bool
-relabel_column(Oid target, AttrNumber attnum, StringInfo changes, const char *label)
+relabel_column(Oid target, AttrNumber attnum, StringInfo changes,
+			   bool may_hold_governed, bool target_governed, const char *label)
 {
 	ObjectAddress addr;
 	char	   *old;
@@ -409,12 +439,18 @@ relabel_column(Oid target, AttrNumber attnum, StringInfo changes, const char *la
 	old = GetSecurityLabel(&addr, "ai_guard");
 	if (old == NULL)
 	{
-		if (label == NULL)
+		/*
+		 * An unlabelled column of a governed relation is private already
+		 * (its owner has not classified it); a copy's takes its value's
+		 */
+		if (label == NULL || target_governed)
 			return false;
 	}
 	else if (!label_shown_as_stored(old) || label_shown_as_stored(label) ||
 			 (label != NULL && strcmp(old, label) == 0))
 		return false;			/* the old label is as private or more */
+	else if (label == NULL && !may_hold_governed)
+		return false;			/* new values from no governed data (ingest) */
 	SetSecurityLabel(&addr, "ai_guard", label);
 	CommandCounterIncrement();	/* another action may write the column too */
 	appendStringInfo(changes, "%s%s: %s", changes->len > 1 ? ", " : "",
@@ -463,12 +499,45 @@ find_writer(Plan *plan, void *context)
 	return false;
 }
 
+/* Does the plan read or write a governed relation? */
+static bool
+reads_governed(PlannedStmt *ps, AgGoverningFn governing)
+{
+	ListCell   *lc;
+
+	foreach(lc, ps->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION && OidIsValid(governing(rte->relid, rte->relkind)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Labels column attnum of target from the value expr computes in plan; a
+ * value that cannot be traced makes a labelled column private only if it
+ * may hold governed data (not for new values: an ingest, a constant).
+ */
+static bool
+relabel_traced(LabelTrace *t, Oid target, AttrNumber attnum, StringInfo changes,
+			   Plan *plan, Node *expr)
+{
+	char	   *label;
+
+	t->touched = false;
+	label = label_of_expr(t, plan, expr, 0);
+	return relabel_column(target, attnum, changes, t->touched, t->target_governed, label);
+}
+
 /* Labels the columns of target from the values the plan writes into them */
 static bool
 label_columns(Oid target, PlannedStmt *ps, bool into, AgGoverningFn governing,
 			  StringInfo changes)
 {
-	LabelTrace	t = {ps, governing};
+	LabelTrace	t = {ps, governing, reads_governed(ps, governing), false,
+	OidIsValid(governing(target, get_rel_relkind(target)))};
 	FindWriter	f = {ps, target, NULL, 0};
 	bool		changed = false;
 	ListCell   *lc;
@@ -482,8 +551,8 @@ label_columns(Oid target, PlannedStmt *ps, bool into, AgGoverningFn governing,
 
 			if (tle->resjunk)
 				continue;
-			changed |= relabel_column(target, ++attnum, changes,
-									  label_of_expr(&t, ps->planTree, (Node *) tle->expr, 0));
+			changed |= relabel_traced(&t, target, ++attnum, changes, ps->planTree,
+									  (Node *) tle->expr);
 		}
 		return changed;
 	}
@@ -498,9 +567,8 @@ label_columns(Oid target, PlannedStmt *ps, bool into, AgGoverningFn governing,
 			TargetEntry *tle = lfirst_node(TargetEntry, lc);
 
 			if (!tle->resjunk)
-				changed |= relabel_column(target, tle->resno, changes,
-										  label_of_expr(&t, f.mt->plan.lefttree,
-														(Node *) tle->expr, 0));
+				changed |= relabel_traced(&t, target, tle->resno, changes,
+										  f.mt->plan.lefttree, (Node *) tle->expr);
 		}
 	}
 	else if (f.mt->operation == CMD_UPDATE)
@@ -524,9 +592,8 @@ label_columns(Oid target, PlannedStmt *ps, bool into, AgGoverningFn governing,
 			att = lfirst_int(lcn);
 			if (resrel != target)
 				att = get_attnum(target, get_attname(resrel, att, false));
-			changed |= relabel_column(target, att, changes,
-									  label_of_expr(&t, f.mt->plan.lefttree,
-													(Node *) tle->expr, 0));
+			changed |= relabel_traced(&t, target, att, changes, f.mt->plan.lefttree,
+									  (Node *) tle->expr);
 			lcn = lnext(colnos, lcn);
 		}
 	}
@@ -547,8 +614,8 @@ label_columns(Oid target, PlannedStmt *ps, bool into, AgGoverningFn governing,
 				TargetEntry *tle = lfirst_node(TargetEntry, lt);
 
 				if (!tle->resjunk)
-					changed |= relabel_column(target, tle->resno, changes,
-											  label_of_expr(&t, &join, (Node *) tle->expr, 0));
+					changed |= relabel_traced(&t, target, tle->resno, changes, &join,
+											  (Node *) tle->expr);
 			}
 		}
 	}
@@ -662,7 +729,7 @@ ai_guard_derive_untraced(Oid target, int64 pull_id)
 		Form_pg_attribute a = TupleDescAttr(desc, i);
 
 		if (!a->attisdropped)
-			(void) relabel_column(target, a->attnum, &changes, NULL);
+			(void) relabel_column(target, a->attnum, &changes, true, false, NULL);
 	}
 	relation_close(rel, AccessShareLock);
 	appendStringInfoChar(&changes, '}');

@@ -395,7 +395,10 @@ ai_guard_govlog_may_record(Node *stmt)
 		case T_DropStmt:
 		case T_ViewStmt:
 		case T_CreateTrigStmt:
+		case T_ReassignOwnedStmt:
 			return true;
+		case T_DiscardStmt:
+			return ((DiscardStmt *) stmt)->target == DISCARD_ALL;
 		default:
 			return false;
 	}
@@ -414,6 +417,40 @@ ai_guard_govlog_utility(Node *stmt, bool (*governed) (Oid relid))
 		case T_AlterSystemStmt:
 			record_setting(((AlterSystemStmt *) stmt)->setstmt, "alter system", NULL);
 			return;
+		case T_DiscardStmt:
+			{
+				/* DISCARD ALL resets every setting, as RESET ALL does */
+				VariableSetStmt reset = {.type = T_VariableSetStmt, .kind = VAR_RESET_ALL};
+
+				record_setting(&reset, "discard all", NULL);
+				return;
+			}
+		case T_ReassignOwnedStmt:
+			{
+				ReassignOwnedStmt *s = (ReassignOwnedStmt *) stmt;
+				StringInfoData roles;
+				ListCell   *lc;
+
+				/* a superuser's statement: recorded whatever it owns */
+				initStringInfo(&roles);
+				foreach(lc, s->roles)
+					appendStringInfo(&roles, "%s%s", roles.len ? ", " : "",
+									 get_rolespec_name(lfirst(lc)));
+				ai_guard_govlog_record("ddl", "reassign owned", roles.data, NULL,
+									   ai_guard_json_string(get_rolespec_name(s->newrole)));
+				return;
+			}
+		case T_CreateTrigStmt:
+			{
+				CreateTrigStmt *s = (CreateTrigStmt *) stmt;
+
+				relid = RangeVarGetRelid(s->relation, NoLock, true);
+				if (OidIsValid(relid) && governed(relid))
+					ai_guard_govlog_record("ddl", s->replace ? "create or replace trigger" :
+										   "create trigger", ai_guard_qualified_name(relid),
+										   NULL, ai_guard_json_string(s->trigname));
+				return;
+			}
 		case T_AlterRoleSetStmt:
 			{
 				AlterRoleSetStmt *s = (AlterRoleSetStmt *) stmt;

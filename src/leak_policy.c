@@ -13,8 +13,10 @@
  * relation must be built in (an OID below FirstNormalObjectId), belong to
  * ai_guard, be LEAKPROOF (only a superuser can say so), or be trusted with
  * ai_guard.trust_function(), which records who trusted it and when.  Built-
- * in functions that send values elsewhere (pg_notify, lo_from_bytea) stay
- * allowed: what they see is counted in the pull's rows_read.  Functions
+ * in functions that send values elsewhere (pg_notify) stay allowed: what
+ * they see is counted in the pull's rows_read; those that keep them beyond
+ * the statement for a later one to copy anywhere (set_config, lo_from_bytea,
+ * lo_put, lowrite) are not: copies must stay governed.  Functions
  * reached through a domain's CHECK constraint count as applied too.
  *
  * The check looks at the finished plan: views are expanded, SQL functions
@@ -46,6 +48,7 @@
 #include "commands/trigger.h"
 #include "utils/reltrigger.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
@@ -230,6 +233,18 @@ untrusted(Oid fnoid, void *context)
 	HeapTuple	tup;
 	bool		leakproof;
 
+	/*
+	 * Built-ins that keep what they see beyond the statement, where a later
+	 * statement can write it anywhere: a setting, a large object
+	 */
+	if (fnoid == F_SET_CONFIG || fnoid == F_LO_FROM_BYTEA || fnoid == F_LO_PUT ||
+		fnoid == F_LOWRITE)
+	{
+		if (function_trusted(fnoid))
+			return false;
+		pc->found = fnoid;
+		return true;
+	}
 	if (fnoid < FirstNormalObjectId)
 		return false;
 	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fnoid));

@@ -35,6 +35,7 @@
 #include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/parsetree.h"
@@ -167,6 +168,57 @@ private_column(Oid relid, Oid gov, Bitmapset *cols)
 	return found;
 }
 
+/*
+ * The first private column an ungoverned parent's read would take from a
+ * governed partition or inheritance child (the planner reads them under
+ * the parent's permission check), or NULL.
+ */
+static char *
+inheritor_private_column(RangeTblEntry *rte, Oid (*governing) (Oid relid, char relkind))
+{
+	List	   *inheritors;
+	ListCell   *lc;
+	char	   *found = NULL;
+
+	if (!rte->inh || !has_subclass(rte->relid))
+		return NULL;
+	inheritors = find_all_inheritors(rte->relid, NoLock, NULL);
+	foreach(lc, inheritors)
+	{
+		Oid			child = lfirst_oid(lc);
+		Oid			gov;
+		Bitmapset  *cols = NULL;
+		int			col = -1;
+
+		if (child == rte->relid)
+			continue;
+		gov = governing(child, get_rel_relkind(child));
+		if (!OidIsValid(gov))
+			continue;
+		/* the parent's columns, by name in the child */
+		while ((col = bms_next_member(rte->selectedCols, col)) >= 0)
+		{
+			AttrNumber	att = col + FirstLowInvalidHeapAttributeNumber;
+			char	   *name;
+
+			if (att == InvalidAttrNumber || (rte->requiredPerms & (ACL_UPDATE | ACL_DELETE)))
+			{
+				cols = bms_make_singleton(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber);
+				break;
+			}
+			if (att < 0 || (name = get_attname(rte->relid, att, true)) == NULL)
+				continue;
+			att = get_attnum(child, name);
+			if (att != InvalidAttrNumber)
+				cols = bms_add_member(cols, att - FirstLowInvalidHeapAttributeNumber);
+		}
+		if (cols != NULL && (found = private_column(child, gov, cols)) != NULL)
+			break;
+	}
+	list_free(inheritors);
+	return found;
+}
+
 /* A masked view of relid, to name in the hint */
 static Oid
 masked_view_of(Oid relid, List *views, List *bases)
@@ -233,12 +285,31 @@ ai_guard_masked_plan_ok(PlannedStmt *ps, Oid role,
 		 * and rule placeholders: their parent's entry is checked.
 		 */
 		if (rte->rtekind != RTE_RELATION || rte->relkind == RELKIND_VIEW ||
-			rte->requiredPerms == 0 || bms_is_empty(rte->selectedCols))
+			rte->requiredPerms == 0 ||
+			(bms_is_empty(rte->selectedCols) &&
+			 !(rte->requiredPerms & (ACL_UPDATE | ACL_DELETE))))
 			continue;
 		gov = governing(rte->relid, rte->relkind);
 		if (!OidIsValid(gov))
-			continue;
-		col = private_column(rte->relid, gov, rte->selectedCols);
+		{
+			/* a governed partition or child read through its parent */
+			col = inheritor_private_column(rte, governing);
+			if (col == NULL)
+				continue;
+			gov = rte->relid;
+		}
+		else
+		{
+			/*
+			 * An UPDATE, DELETE, MERGE or ON CONFLICT that fails a constraint
+			 * shows the whole existing row in its error: all its columns
+			 */
+			Bitmapset  *cols = (rte->requiredPerms & (ACL_UPDATE | ACL_DELETE)) ?
+				bms_make_singleton(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber) :
+				rte->selectedCols;
+
+			col = private_column(rte->relid, gov, cols);
+		}
 		if (col == NULL ||
 			in_masked_view_body(ps->rtable, foreach_current_index(lc), views, bases))
 			continue;
@@ -331,6 +402,37 @@ ai_guard_view_consent_bypass(PlannedStmt *ps)
 				check_enable_rls(rte->relid, GetSessionUserId(), true) == RLS_ENABLED)
 				return rte->relid;
 		}
+	}
+
+	/*
+	 * A tracked partition or child read through a parent that is not
+	 * tracked: PostgreSQL applies the parent's row security only.
+	 */
+	foreach(lc, ps->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		List	   *inheritors;
+		ListCell   *li;
+		Oid			found = InvalidOid;
+
+		if (rte->rtekind != RTE_RELATION || !rte->inh || rte->requiredPerms == 0 ||
+			relation_is_tracked(rte->relid) || !has_subclass(rte->relid))
+			continue;
+		inheritors = find_all_inheritors(rte->relid, NoLock, NULL);
+		foreach(li, inheritors)
+		{
+			Oid			child = lfirst_oid(li);
+
+			if (child != rte->relid && relation_is_tracked(child) &&
+				check_enable_rls(child, GetUserId(), true) == RLS_ENABLED)
+			{
+				found = child;
+				break;
+			}
+		}
+		list_free(inheritors);
+		if (OidIsValid(found))
+			return found;
 	}
 
 	/* the cheap test first: a tracked relation read as another role */

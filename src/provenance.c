@@ -2285,6 +2285,19 @@ guard_tracked_ddl(Node *parsetree)
 				AlterTableStmt *stmt = (AlterTableStmt *) parsetree;
 				ListCell   *lc;
 
+				/* attaching a tracked partition to an untracked table */
+				foreach(lc, stmt->cmds)
+				{
+					AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+					Oid			part;
+
+					if (cmd->subtype != AT_AttachPartition ||
+						OidIsValid(tracked_rangevar(stmt->relation)))
+						continue;
+					part = tracked_rangevar(((PartitionCmd *) cmd->def)->name);
+					if (OidIsValid(part))
+						refuse_by_hand(part, "make an untracked table the parent");
+				}
 				relid = tracked_rangevar(stmt->relation);
 				if (!OidIsValid(relid))
 					return;
@@ -2294,6 +2307,10 @@ guard_tracked_ddl(Node *parsetree)
 
 					if (cmd->subtype == AT_DisableRowSecurity)
 						refuse_by_hand(relid, "disable row level security");
+					/* a parent applies its own row security, not the child's */
+					if (cmd->subtype == AT_AddInherit &&
+						!OidIsValid(tracked_rangevar((RangeVar *) cmd->def)))
+						refuse_by_hand(relid, "make an untracked table the parent");
 					if ((cmd->subtype == AT_DropColumn || cmd->subtype == AT_AlterColumnType ||
 						 cmd->subtype == AT_DropExpression) &&
 						is_tag_column(cmd->name))
