@@ -2690,6 +2690,7 @@ ai_guard_audit_init(void)
 	ProcessUtility_hook = ag_ProcessUtility;
 
 	CacheRegisterRelcacheCallback(governed_relcache_cb, (Datum) 0);
+	ai_guard_masked_reads_init();
 	RegisterXactCallback(ag_xact_callback, NULL);
 	RegisterSubXactCallback(ag_subxact_callback, NULL);
 }

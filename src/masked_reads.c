@@ -36,11 +36,14 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "commands/trigger.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/parsetree.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -119,19 +122,71 @@ masked_member(Oid role, List *masked)
 	return InvalidOid;
 }
 
+/*
+ * The roles of ai_guard.masked_access, cached per backend: every governed
+ * read asks.  A statement trigger on the table (60_governance.sql)
+ * invalidates its relcache entry on every change, which resets the cache;
+ * without that trigger (an extension not updated yet) the table is read
+ * every time.
+ */
+static List *masked_roles = NIL;	/* in TopMemoryContext */
+static bool masked_roles_valid = false;
+static uint64 masked_roles_invals = 0;	/* invalidations seen */
+static Oid	masked_access_relid = InvalidOid;
+
+static void
+masked_access_changed(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) || relid == masked_access_relid)
+	{
+		masked_roles_valid = false;
+		masked_roles_invals++;
+	}
+}
+
+void
+ai_guard_masked_reads_init(void)
+{
+	CacheRegisterRelcacheCallback(masked_access_changed, (Datum) 0);
+}
+
+static List *
+load_masked_roles(void)
+{
+	Oid			nsp = get_namespace_oid(AG_SCHEMA, true);
+	List	   *roles = NIL;
+	bool		cacheable;
+	MemoryContext old;
+	uint64		invals = masked_roles_invals;
+
+	if (masked_roles_valid)
+		return masked_roles;
+	masked_access_relid = OidIsValid(nsp) ? get_relname_relid("masked_access", nsp) : InvalidOid;
+	cacheable = OidIsValid(masked_access_relid) &&
+		OidIsValid(get_trigger_oid(masked_access_relid, "masked_access_changed", true));
+	scan_oid_pairs("masked_access", &roles, NULL);
+	if (!cacheable)
+		return roles;
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	list_free(masked_roles);
+	masked_roles = list_copy(roles);
+	MemoryContextSwitchTo(old);
+	/* an invalidation while loading leaves it invalid: loaded again */
+	masked_roles_valid = (invals == masked_roles_invals);
+	return masked_roles;
+}
+
 Oid
 ai_guard_masked_role(void)
 {
-	List	   *masked = NIL;
+	List	   *masked = load_masked_roles();
 	Oid			role;
 
-	scan_oid_pairs("masked_access", &masked, NULL);
 	if (masked == NIL)
 		return InvalidOid;
 	role = masked_member(GetUserId(), masked);
 	if (!OidIsValid(role))
 		role = masked_member(GetSessionUserId(), masked);
-	list_free(masked);
 	return role;
 }
 

@@ -20,6 +20,9 @@ typedef struct AgMaskedViolation
 	Oid			masked_view;	/* a masked view of relid, or InvalidOid */
 }			AgMaskedViolation;
 
+/* Registers the invalidation of the cached masked-access roles */
+extern void ai_guard_masked_reads_init(void);
+
 /*
  * Does the current user or the session user have masked access (listed in
  * ai_guard.masked_access, or a member of a role that is)?  Returns that

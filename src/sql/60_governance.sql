@@ -156,3 +156,9 @@ $$;
 REVOKE ALL ON FUNCTION @extschema@.copy_origins(pg_catalog.regclass) FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.copy_origins(pg_catalog.regclass) IS
 'the derivations a copy of governed data came from, back to relations that are no copies: depth, copy, the pull that wrote it, a source relation and whether that is a copy too';
+
+-- every change of masked_access resets the per-backend caches (masked_reads.c)
+CREATE TRIGGER masked_access_changed
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.masked_access
+	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._governed_changed();
+ALTER TABLE @extschema@.masked_access ENABLE ALWAYS TRIGGER masked_access_changed;
