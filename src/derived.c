@@ -622,6 +622,29 @@ label_columns(Oid target, PlannedStmt *ps, bool into, AgGoverningFn governing,
 	return changed;
 }
 
+/*
+ * The labels of target changed (changes: a JSON object of column: label):
+ * one governance record with reason, and its masked views and statistics
+ * follow
+ */
+static void
+labels_changed(Oid target, StringInfo changes, const char *reason)
+{
+	ai_guard_govlog_set_reason(reason);
+	PG_TRY();
+	{
+		ai_guard_govlog_record("security label", "derive",
+							   ai_guard_qualified_name(target), NULL, changes->data);
+	}
+	PG_FINALLY();
+	{
+		ai_guard_govlog_set_reason(NULL);
+	}
+	PG_END_TRY();
+	ai_guard_refresh_masked_views(target);
+	ai_guard_strip_statistics(target, true);
+}
+
 /*---- governing the copy ----*/
 
 /* an extension not yet updated to 0.3 has no derived copies */
@@ -693,21 +716,9 @@ ai_guard_derive_labels(Oid target, PlannedStmt *ps, bool into, int64 pull_id,
 		return;
 	appendStringInfoChar(&changes, '}');
 
-	/* one record for the labels the copy took */
-	ai_guard_govlog_set_reason(pull_id ? psprintf("written by pull " INT64_FORMAT, pull_id) :
-							   "written from governed data");
-	PG_TRY();
-	{
-		ai_guard_govlog_record("security label", "derive",
-							   ai_guard_qualified_name(target), NULL, changes.data);
-	}
-	PG_FINALLY();
-	{
-		ai_guard_govlog_set_reason(NULL);
-	}
-	PG_END_TRY();
-	ai_guard_refresh_masked_views(target);
-	ai_guard_strip_statistics(target, true);
+	labels_changed(target, &changes,
+				   pull_id ? psprintf("written by pull " INT64_FORMAT, pull_id) :
+				   "written from governed data");
 }
 
 void
@@ -733,21 +744,9 @@ ai_guard_derive_untraced(Oid target, int64 pull_id)
 	}
 	relation_close(rel, AccessShareLock);
 	appendStringInfoChar(&changes, '}');
-	if (changes.len <= 2)
-		return;
-	ai_guard_govlog_set_reason(psprintf("written by code that read pull " INT64_FORMAT, pull_id));
-	PG_TRY();
-	{
-		ai_guard_govlog_record("security label", "derive",
-							   ai_guard_qualified_name(target), NULL, changes.data);
-	}
-	PG_FINALLY();
-	{
-		ai_guard_govlog_set_reason(NULL);
-	}
-	PG_END_TRY();
-	ai_guard_refresh_masked_views(target);
-	ai_guard_strip_statistics(target, true);
+	if (changes.len > 2)
+		labels_changed(target, &changes,
+					   psprintf("written by code that read pull " INT64_FORMAT, pull_id));
 }
 
 void
@@ -809,19 +808,8 @@ ai_guard_derive_detached(Oid child, Oid parent)
 	relation_close(rel, AccessShareLock);
 	appendStringInfoChar(&changes, '}');
 	if (changes.len > 2)
-	{
-		ai_guard_govlog_set_reason(psprintf("leaves %s", ai_guard_qualified_name(parent)));
-		PG_TRY();
-		{
-			ai_guard_govlog_record("security label", "derive",
-								   ai_guard_qualified_name(child), NULL, changes.data);
-		}
-		PG_FINALLY();
-		{
-			ai_guard_govlog_set_reason(NULL);
-		}
-		PG_END_TRY();
-	}
+		labels_changed(child, &changes,
+					   psprintf("leaves %s", ai_guard_qualified_name(parent)));
 }
 
 /* SQL function: ai_guard.declassify(regclass, text) */
