@@ -235,6 +235,25 @@ CREATE TABLE regress_gov.sub AS
 SELECT a.attname, s.label FROM pg_attribute a
   LEFT JOIN pg_seclabel s ON s.objoid = a.attrelid AND s.objsubid = a.attnum AND s.provider = 'ai_guard'
  WHERE a.attrelid = 'regress_gov.sub'::regclass AND a.attnum > 0 ORDER BY a.attnum;
+-- a copy of a masked view: exactly the label's mask (its kind's default
+-- included) is a masked value, readable as stored; a weaker mask is not
+CREATE TABLE regress_gov.dflt (id int, phone text, born date);
+INSERT INTO regress_gov.dflt VALUES (1, '+49 30 1234567', '1990-05-05');
+SECURITY LABEL FOR ai_guard ON COLUMN regress_gov.dflt.id IS 'public';
+SECURITY LABEL FOR ai_guard ON COLUMN regress_gov.dflt.phone IS 'pii:phone';
+SECURITY LABEL FOR ai_guard ON COLUMN regress_gov.dflt.born IS 'pii:birth_date';
+SELECT ai_guard.govern('regress_gov.dflt');
+SELECT ai_guard.create_masked_view('regress_gov.dflt', 'regress_gov_masked');
+CREATE TABLE regress_gov.dflt_copy AS SELECT * FROM regress_gov_masked.dflt;
+CREATE TABLE regress_gov.dflt_weak AS
+  SELECT ai_guard.mask_phone(phone, 15) AS phone, ai_guard.generalize(born, 'month') AS born
+    FROM regress_gov.dflt;
+SELECT s.objoid::regclass AS rel, a.attname, s.label
+  FROM pg_seclabel s
+  JOIN pg_attribute a ON a.attrelid = s.objoid AND a.attnum = s.objsubid
+ WHERE s.provider = 'ai_guard'
+   AND s.objoid::regclass::text IN ('regress_gov.dflt_copy', 'regress_gov.dflt_weak')
+ ORDER BY s.objoid::regclass::text, a.attnum;
 -- a data-modifying CTE under a SELECT, and CREATE TABLE AS EXECUTE, make copies
 CREATE TABLE regress_gov.cte_target (id int, e text);
 WITH w AS (INSERT INTO regress_gov.cte_target SELECT id, email FROM regress_gov.src RETURNING 1)

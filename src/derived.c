@@ -36,6 +36,7 @@
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/seclabel.h"
 #include "executor/spi.h"
@@ -47,6 +48,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 #include "utils/rel.h"
 
 #include "ai_guard.h"
@@ -331,6 +333,32 @@ const_matches(Node *arg, const char *label, const ag_label_arg *a)
 	return strcmp(text, want) == 0;
 }
 
+/* Is arg, argument argno of funcid, the default the function declares? */
+static bool
+is_default_argument(Oid funcid, int argno, Node *arg)
+{
+	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	Form_pg_proc proc;
+	bool		isnull;
+	Datum		d;
+	List	   *defaults;
+	int			first;
+	bool		result = false;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	proc = (Form_pg_proc) GETSTRUCT(tup);
+	first = proc->pronargs - proc->pronargdefaults;
+	d = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_proargdefaults, &isnull);
+	if (!isnull && argno >= first && argno < proc->pronargs)
+	{
+		defaults = castNode(List, stringToNode(TextDatumGetCString(d)));
+		result = equal(strip_casts(arg), strip_casts(list_nth(defaults, argno - first)));
+	}
+	ReleaseSysCache(tup);
+	return result;
+}
+
 /*
  * A masked value: expr applies to a column exactly the mask its label asks
  * for (the masked view's expression for it), so a copy of a masked view
@@ -355,15 +383,20 @@ label_of_masked(LabelTrace *t, Plan *plan, FuncExpr *f, int depth)
 	arg = strip_casts(linitial(f->args));
 	if (arg == NULL || !IsA(arg, Var))
 		return NULL;
-	label = label_of_var(t, plan, (Var *) arg, depth);
+	/* (a PII label without a rule: its kind's default mask) */
+	label = ai_guard_effective_label(label_of_var(t, plan, (Var *) arg, depth),
+									 ((Var *) arg)->vartype);
 	if (label == NULL || !ag_label_parse(label, strlen(label), &l, &err) ||
 		l.fn == AG_FN_NONE || strcmp(fname, ag_label_fn_name(l.fn)) != 0 ||
-		list_length(f->args) != l.nargs + 1)
+		list_length(f->args) < l.nargs + 1)
 		return NULL;
 	for_each_from(lc, f->args, 1)
 	{
-		if (!const_matches(lfirst(lc), label, &l.args[k++]))
+		/* the label's arguments, then the function's own defaults */
+		if (k < l.nargs ? !const_matches(lfirst(lc), label, &l.args[k]) :
+			!is_default_argument(f->funcid, foreach_current_index(lc), lfirst(lc)))
 			return NULL;
+		k++;
 	}
 	return pstrdup("internal");
 }

@@ -710,6 +710,7 @@ column_expression(const char *label, const char *col, Oid type,
 
 	if (label == NULL)
 		return NULL;			/* privacy by default */
+	label = ai_guard_effective_label(label, type);
 	if (!ag_label_parse(label, strlen(label), &l, &err))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -746,26 +747,37 @@ column_expression(const char *label, const char *col, Oid type,
 	if (ag_label_shown_as_stored(&l))
 		return pstrdup(col);	/* public, internal: as stored */
 
-	/* PII without a rule: the kind's default mask, or NULL */
+	/* PII without a rule and without a default for its kind */
+	appendStringInfo(&e, "CAST(NULL AS %s)", typname);
+	return e.data;
+}
+
+char *
+ai_guard_effective_label(const char *label, Oid type)
+{
+	ag_label	l;
+	const char *err;
+	const char *rule = NULL;
+
+	if (label == NULL || !ag_label_parse(label, strlen(label), &l, &err) ||
+		l.fn != AG_FN_NONE || l.cls != AG_CLASS_PII)
+		return (char *) label;
 	if (label_kind_is(label, &l, "email"))
-		appendStringInfo(&e, "%s.mask_email(%s)", ext, coltext);
+		rule = "mask_email()";
 	else if (label_kind_is(label, &l, "phone"))
-		appendStringInfo(&e, "%s.mask_phone(%s)", ext, coltext);
+		rule = "mask_phone()";
 	else if (label_kind_is(label, &l, "card"))
-		appendStringInfo(&e, "%s.mask_card(%s)", ext, coltext);
+		rule = "mask_card()";
 	else if (label_kind_is(label, &l, "iban"))
-		appendStringInfo(&e, "%s.mask_iban(%s)", ext, coltext);
+		rule = "mask_iban()";
 	else if (label_kind_is(label, &l, "ssn"))
-		appendStringInfo(&e, "%s.partial(%s, 0, 'XXX-XX-', 4)", ext, coltext);
+		rule = "partial(0, 'XXX-XX-', 4)";
 	else if (label_kind_is(label, &l, "free_text"))
-		appendStringInfo(&e, "%s.redact_pii(%s)", ext, coltext);
+		rule = "redact_pii()";
 	else if (label_kind_is(label, &l, "birth_date") &&
 			 (type == DATEOID || type == TIMESTAMPOID || type == TIMESTAMPTZOID))
-		appendStringInfo(&e, "%s.generalize(%s, CAST('year' AS pg_catalog.text))",
-						 ext, col);
-	else
-		appendStringInfo(&e, "CAST(NULL AS %s)", typname);
-	return e.data;
+		rule = "generalize('year')";
+	return rule ? psprintf("%s mask=%s", label, rule) : (char *) label;
 }
 
 /*
