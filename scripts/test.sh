@@ -9,14 +9,18 @@
 #   3. pg_regress with the preload (make installcheck),
 #   4. the pgTAP tests (pg_prove) on a database with the demo data set,
 # and ends with one line "N passed, N failed" summing all layers (pg_regress
-# counts test files, pgTAP and cmocka count assertions). Exit status 0 only if
-# nothing failed.
+# counts test files, pgTAP and cmocka count assertions); checks that skip
+# themselves (a fixture from outside the repository is missing) are counted
+# on a line of their own just before it, never as passed. Exit status 0 only
+# if nothing failed.
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$AG_TOP"
 
 PASSED=0
 FAILED=0
+SKIPPED=0
+SKIP_NOTES=""
 LOGDIR=$(mktemp -d /tmp/ai_guard-test-logs.XXXXXX)
 
 # count_tap LAYER FILE EXIT_STATUS: adds the TAP results in FILE. Tests that a
@@ -24,8 +28,21 @@ LOGDIR=$(mktemp -d /tmp/ai_guard-test-logs.XXXXXX)
 # tests but ran M") count as failed; a layer that failed without any of
 # these (a crash before the plan) counts one failure.
 count_tap() {
-	local layer=$1 file=$2 status=$3 ok notok missing
+	local layer=$1 file=$2 status=$3 ok notok missing skipped reason
+	# skipped checks are counted as skipped, never as passed: "ok N # SKIP"
+	# lines, and a whole script that plans none ("1..0 # SKIP reason")
+	skipped=$(grep -ciE '^[[:space:]]*ok [0-9]+.*# skip' "$file" || true)
 	ok=$(grep -cE '^[[:space:]]*ok [0-9]+' "$file" || true)
+	ok=$((ok - skipped))
+	reason=$(sed -nE 's/^1\.\.0[[:space:]]*#[[:space:]]*[Ss][Kk][Ii][Pp][[:space:]]*(.*)/\1/p' "$file" | head -n 1)
+	if [ -n "$reason" ] || grep -qiE '^1\.\.0[[:space:]]*#[[:space:]]*skip' "$file"; then
+		skipped=$((skipped + 1))
+	fi
+	if [ "$skipped" -gt 0 ]; then
+		SKIPPED=$((SKIPPED + skipped))
+		SKIP_NOTES="$SKIP_NOTES
+  $layer: $skipped skipped${reason:+ ($reason)}"
+	fi
 	notok=$(grep -cE '^[[:space:]]*not ok [0-9]+' "$file" || true)
 	missing=$(sed -nE 's/.*You planned ([0-9]+) tests? but ran ([0-9]+).*/\1 \2/p' "$file" |
 		awk '{ if ($1 > $2) m += $1 - $2 } END { print m + 0 }')
@@ -143,6 +160,9 @@ if [ "$FAILED" -ne 0 ]; then
 	echo "logs: $LOGDIR"
 else
 	rm -rf "$LOGDIR"
+fi
+if [ "$SKIPPED" -ne 0 ]; then
+	echo "$SKIPPED skipped, not counted as passed:$SKIP_NOTES"
 fi
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
