@@ -71,13 +71,28 @@ src/cli/ai-guard: $(CLI_SRCS) src/cli/cli.h src/core/json.h src/core/digest.h $(
 		-Isrc/cli -Isrc/core -I$(includedir) -DAI_GUARD_VERSION='"$(EXTVERSION)"' \
 		-o $@ $(CLI_SRCS) -L$(libdir) -lpq -lcrypto
 
+# PostgreSQL's bindir is not on users' PATH on Debian: a link in
+# $(CLI_LINK_DIR) (default /usr/local/bin; empty: none) makes "ai-guard" a
+# command; an existing file there that is not our link is left alone.
+CLI_LINK_DIR ?= /usr/local/bin
 install: install-cli
 install-cli: src/cli/ai-guard
 	$(MKDIR_P) '$(DESTDIR)$(bindir)'
 	$(INSTALL_PROGRAM) src/cli/ai-guard '$(DESTDIR)$(bindir)/ai-guard'
+	@if [ -n '$(CLI_LINK_DIR)' ]; then \
+		$(MKDIR_P) '$(DESTDIR)$(CLI_LINK_DIR)'; \
+		if [ ! -e '$(DESTDIR)$(CLI_LINK_DIR)/ai-guard' ] || [ -L '$(DESTDIR)$(CLI_LINK_DIR)/ai-guard' ]; then \
+			ln -sf '$(bindir)/ai-guard' '$(DESTDIR)$(CLI_LINK_DIR)/ai-guard'; \
+		else \
+			echo "not linking $(CLI_LINK_DIR)/ai-guard: a file of that name exists"; \
+		fi; \
+	fi
 uninstall: uninstall-cli
 uninstall-cli:
 	rm -f '$(DESTDIR)$(bindir)/ai-guard'
+	@if [ -n '$(CLI_LINK_DIR)' ] && [ -L '$(DESTDIR)$(CLI_LINK_DIR)/ai-guard' ]; then \
+		rm -f '$(DESTDIR)$(CLI_LINK_DIR)/ai-guard'; \
+	fi
 
 # ---- the demo data generator (a plain C program, not installed) ----
 DATAGEN_SRCS = tools/datagen/datagen.c tools/datagen/gen.c src/core/checksum.c

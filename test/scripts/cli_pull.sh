@@ -24,6 +24,11 @@ Q='SELECT customer_id, full_name, email, birth_date FROM demo.customers ORDER BY
 
 expect_status 0 "--help exits 0" "$CLI" --help
 expect_status 0 "--version exits 0" "$CLI" --version
+# make install links the client where users find it (not in PostgreSQL's bindir)
+[ "$(PATH=/usr/local/bin:/usr/bin:/bin command -v ai-guard)" = /usr/local/bin/ai-guard ] &&
+	[ "$(readlink /usr/local/bin/ai-guard)" = "$CLI" ] &&
+	ok "ai-guard is a command: a link in /usr/local/bin" ||
+	notok "ai-guard is a command: a link in /usr/local/bin" "$(ls -l /usr/local/bin/ai-guard 2>&1)"
 expect_status 2 "pull without a purpose is a usage error" "$CLI" pull -o "$W/x" "$Q"
 expect_status 2 "an unknown command is a usage error" "$CLI" frobnicate
 
