@@ -79,10 +79,10 @@ install: install-cli
 install-cli: src/cli/ai-guard
 	$(MKDIR_P) '$(DESTDIR)$(bindir)'
 	$(INSTALL_PROGRAM) src/cli/ai-guard '$(DESTDIR)$(bindir)/ai-guard'
-	@if [ -n '$(CLI_LINK_DIR)' ]; then \
-		$(MKDIR_P) '$(DESTDIR)$(CLI_LINK_DIR)'; \
+	@if [ -n '$(CLI_LINK_DIR)' ] && $(MKDIR_P) '$(DESTDIR)$(CLI_LINK_DIR)' 2>/dev/null; then \
 		if [ ! -e '$(DESTDIR)$(CLI_LINK_DIR)/ai-guard' ] || [ -L '$(DESTDIR)$(CLI_LINK_DIR)/ai-guard' ]; then \
-			ln -sf '$(bindir)/ai-guard' '$(DESTDIR)$(CLI_LINK_DIR)/ai-guard'; \
+			ln -sf '$(bindir)/ai-guard' '$(DESTDIR)$(CLI_LINK_DIR)/ai-guard' || \
+				echo "could not link $(CLI_LINK_DIR)/ai-guard; run $(bindir)/ai-guard"; \
 		else \
 			echo "not linking $(CLI_LINK_DIR)/ai-guard: a file of that name exists"; \
 		fi; \
