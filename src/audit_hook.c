@@ -1151,8 +1151,8 @@ full_xid(TransactionId xid, FullTransactionId next)
 	return (int64) (((uint64) epoch << 32) | xid);
 }
 
-static char *
-clip_text(const char *s)
+char *
+ai_guard_clip_query(const char *s)
 {
 	int			len;
 
@@ -1218,10 +1218,10 @@ build_start(AgAuditMsg *msg, const char *status, AgReadInfo *info,
 	ai_guard_audit_msg_add_int64(msg, MyProcPid);
 	ai_guard_audit_msg_add(msg, get_database_name(MyDatabaseId));
 	ai_guard_audit_msg_add(msg, purpose);
-	ai_guard_audit_msg_add(msg, clip_text(query));
+	ai_guard_audit_msg_add(msg, ai_guard_clip_query(query));
 	if (nest_level > 0 && debug_query_string && query &&
 		strcmp(debug_query_string, query) != 0)
-		ai_guard_audit_msg_add(msg, clip_text(debug_query_string));
+		ai_guard_audit_msg_add(msg, ai_guard_clip_query(debug_query_string));
 	else
 		ai_guard_audit_msg_add(msg, NULL);
 	if (query_id != 0)

@@ -52,6 +52,7 @@
 #include "utils/rel.h"
 
 #include "ai_guard.h"
+#include "provenance.h"
 #include "derived.h"
 #include "governance_log.h"
 #include "label.h"
@@ -78,13 +79,6 @@ is_temp(Oid relid)
 	return get_rel_persistence(relid) == RELPERSISTENCE_TEMP;
 }
 
-static bool
-relation_is_tracked(Oid relid)
-{
-	return get_attnum(relid, "ai_guard_batch") != InvalidAttrNumber &&
-		get_attnum(relid, "ai_guard_digest") != InvalidAttrNumber;
-}
-
 bool
 ai_guard_plan_reads_tracked(PlannedStmt *ps, List *tracked_copies)
 {
@@ -97,7 +91,7 @@ ai_guard_plan_reads_tracked(PlannedStmt *ps, List *tracked_copies)
 
 		rti++;
 		if (rte->rtekind == RTE_RELATION && !list_member_int(ps->resultRelations, rti) &&
-			(relation_is_tracked(rte->relid) || list_member_oid(tracked_copies, rte->relid)))
+			(ai_guard_relation_is_tracked(rte->relid) || list_member_oid(tracked_copies, rte->relid)))
 			return true;
 	}
 	return false;
@@ -108,7 +102,7 @@ ai_guard_refuse_untracked_copy(Oid target, const char *target_name, const char *
 {
 	if (OidIsValid(target))
 	{
-		if (!ai_guard_derivable(target) || is_temp(target) || relation_is_tracked(target))
+		if (!ai_guard_derivable(target) || is_temp(target) || ai_guard_relation_is_tracked(target))
 			return;
 		target_name = ai_guard_qualified_name(target);
 	}
@@ -131,7 +125,7 @@ ai_guard_check_tracked_copy(PlannedStmt *ps, Oid target, const char *target_name
 	/* (a materialized view being created does not exist yet) */
 	if (OidIsValid(target) &&
 		(!ai_guard_derivable(target) || is_temp(target) ||
-		 (!matview && relation_is_tracked(target))))
+		 (!matview && ai_guard_relation_is_tracked(target))))
 		return;
 	if (!OidIsValid(target) && !matview)
 		return;
@@ -141,7 +135,7 @@ ai_guard_check_tracked_copy(PlannedStmt *ps, Oid target, const char *target_name
 
 		rti++;
 		if (rte->rtekind != RTE_RELATION || list_member_int(ps->resultRelations, rti) ||
-			!(relation_is_tracked(rte->relid) || list_member_oid(tracked_copies, rte->relid)))
+			!(ai_guard_relation_is_tracked(rte->relid) || list_member_oid(tracked_copies, rte->relid)))
 			continue;
 		if (matview)
 			ereport(ERROR,

@@ -52,11 +52,11 @@
 #include "utils/timestamp.h"
 
 #include "ai_guard.h"
+#include "audit_hook.h"
 #include "audit_writer.h"
 #include "governance_log.h"
 
 #define AG_SCHEMA "ai_guard"
-#define AG_MAX_QUERY_TEXT 4096
 
 static char *reason = NULL;		/* in TopMemoryContext */
 
@@ -103,20 +103,6 @@ log_exists(void)
 	return visible;
 }
 
-static char *
-clipped_query(void)
-{
-	int			len;
-
-	if (debug_query_string == NULL)
-		return NULL;
-	len = strlen(debug_query_string);
-	if (len <= AG_MAX_QUERY_TEXT)
-		return pstrdup(debug_query_string);
-	len = pg_mbcliplen(debug_query_string, len, AG_MAX_QUERY_TEXT);
-	return psprintf("%.*s...", len, debug_query_string);
-}
-
 void
 ai_guard_govlog_record(const char *catalog, const char *operation,
 					   const char *object, const char *before,
@@ -150,7 +136,7 @@ ai_guard_govlog_record(const char *catalog, const char *operation,
 	ai_guard_audit_msg_add(&msg, before);
 	ai_guard_audit_msg_add(&msg, after);
 	ai_guard_audit_msg_add(&msg, reason);
-	ai_guard_audit_msg_add(&msg, clipped_query());
+	ai_guard_audit_msg_add(&msg, ai_guard_clip_query(debug_query_string));
 	if (ai_guard_audit_submit(&msg, true, &change_id, &why))
 		return;
 	if (ai_guard_audit_failure == AG_AUDIT_FAILURE_REFUSE)

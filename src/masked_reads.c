@@ -50,6 +50,7 @@
 #include "utils/snapmgr.h"
 
 #include "ai_guard.h"
+#include "provenance.h"
 #include "masked_reads.h"
 #include "stats_policy.h"
 
@@ -423,13 +424,6 @@ ai_guard_masked_copy_ok(Oid relid, List *attnums, Oid role,
  * any other view that reads a tracked relation without its policy, for a
  * role other than its owner, is refused.
  */
-static bool
-relation_is_tracked(Oid relid)
-{
-	return get_attnum(relid, "ai_guard_batch") != InvalidAttrNumber &&
-		get_attnum(relid, "ai_guard_digest") != InvalidAttrNumber;
-}
-
 Oid
 ai_guard_view_consent_bypass(PlannedStmt *ps)
 {
@@ -452,7 +446,7 @@ ai_guard_view_consent_bypass(PlannedStmt *ps)
 
 			if (rte->rtekind == RTE_RELATION && rte->relkind != RELKIND_VIEW &&
 				!OidIsValid(rte->checkAsUser) && (rte->requiredPerms & ACL_SELECT) &&
-				relation_is_tracked(rte->relid) &&
+				ai_guard_relation_is_tracked(rte->relid) &&
 				check_enable_rls(rte->relid, GetUserId(), true) != RLS_ENABLED &&
 				check_enable_rls(rte->relid, GetSessionUserId(), true) == RLS_ENABLED)
 				return rte->relid;
@@ -471,14 +465,14 @@ ai_guard_view_consent_bypass(PlannedStmt *ps)
 		Oid			found = InvalidOid;
 
 		if (rte->rtekind != RTE_RELATION || !rte->inh || rte->requiredPerms == 0 ||
-			relation_is_tracked(rte->relid) || !has_subclass(rte->relid))
+			ai_guard_relation_is_tracked(rte->relid) || !has_subclass(rte->relid))
 			continue;
 		inheritors = find_all_inheritors(rte->relid, NoLock, NULL);
 		foreach(li, inheritors)
 		{
 			Oid			child = lfirst_oid(li);
 
-			if (child != rte->relid && relation_is_tracked(child) &&
+			if (child != rte->relid && ai_guard_relation_is_tracked(child) &&
 				check_enable_rls(child, GetUserId(), true) == RLS_ENABLED)
 			{
 				found = child;
@@ -497,7 +491,7 @@ ai_guard_view_consent_bypass(PlannedStmt *ps)
 
 		if (rte->rtekind == RTE_RELATION && rte->relkind != RELKIND_VIEW &&
 			OidIsValid(rte->checkAsUser) && rte->checkAsUser != GetUserId() &&
-			(rte->requiredPerms & ACL_SELECT) && relation_is_tracked(rte->relid))
+			(rte->requiredPerms & ACL_SELECT) && ai_guard_relation_is_tracked(rte->relid))
 			any = true;
 	}
 	if (!any)
@@ -510,7 +504,7 @@ ai_guard_view_consent_bypass(PlannedStmt *ps)
 
 		if (rte->rtekind != RTE_RELATION || rte->relkind == RELKIND_VIEW ||
 			!OidIsValid(rte->checkAsUser) || rte->checkAsUser == GetUserId() ||
-			!(rte->requiredPerms & ACL_SELECT) || !relation_is_tracked(rte->relid))
+			!(rte->requiredPerms & ACL_SELECT) || !ai_guard_relation_is_tracked(rte->relid))
 			continue;
 
 		/*

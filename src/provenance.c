@@ -724,8 +724,8 @@ pending_flush(void)
 
 /*---- statement frames (derived data) ----*/
 
-static bool
-relation_is_tracked(Oid relid)
+bool
+ai_guard_relation_is_tracked(Oid relid)
 {
 	return get_attnum(relid, "ai_guard_batch") != InvalidAttrNumber &&
 		get_attnum(relid, "ai_guard_digest") != InvalidAttrNumber;
@@ -750,7 +750,7 @@ tracked_sources(PlannedStmt *ps, Oid **out)
 			continue;
 		if (list_member_int(ps->resultRelations, rti))
 			continue;
-		if (!relation_is_tracked(rte->relid))
+		if (!ai_guard_relation_is_tracked(rte->relid))
 			continue;
 		if (srcs == NULL)
 			srcs = MemoryContextAlloc(TopMemoryContext, sizeof(Oid) * list_length(ps->rtable));
@@ -2261,7 +2261,7 @@ tracked_rangevar(RangeVar *rv)
 {
 	Oid			relid = rv ? RangeVarGetRelid(rv, NoLock, true) : InvalidOid;
 
-	return (OidIsValid(relid) && relation_is_tracked(relid)) ? relid : InvalidOid;
+	return (OidIsValid(relid) && ai_guard_relation_is_tracked(relid)) ? relid : InvalidOid;
 }
 
 /*
@@ -2392,7 +2392,7 @@ prov_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			Oid			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
 
 			is_copy_from = true;
-			if (stmt->attlist == NIL && OidIsValid(relid) && relation_is_tracked(relid))
+			if (stmt->attlist == NIL && OidIsValid(relid) && ai_guard_relation_is_tracked(relid))
 			{
 				if (readOnlyTree)
 				{

@@ -11,6 +11,9 @@
 /* GUCs and hooks of the provenance area; called from _PG_init */
 extern void ai_guard_provenance_init(void);
 
+/* Does relid carry provenance columns (is it tracked)? */
+extern bool ai_guard_relation_is_tracked(Oid relid);
+
 /* GUC variables */
 extern bool ai_guard_require_ingest_context;
 
