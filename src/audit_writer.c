@@ -56,6 +56,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "audit_keys.h"
 #include "audit_writer.h"
 #include "digest.h"
 
@@ -527,11 +528,23 @@ static AgAuditChannel *my_channel = NULL;
 static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr finish_plan = NULL;
 static SPIPlanPtr append_plan = NULL;
+static SPIPlanPtr keyed_append_plan = NULL;
 static SPIPlanPtr hash_plan = NULL;
 
 /* the chain head during a batch */
 static int64 chain_seq;
 static char chain_head[AG_SHA256_HEX_LEN + 1];
+
+/*
+ * The chain key of the batch (NULL: a schema older than 0.3, whose chain is
+ * not keyed), and the newest key epoch as this writer last saw it: valid
+ * while the head is the one this writer left (only the writer appends).
+ */
+static const AgChainKey *chain_key;
+static char chain_database_id[64];
+static int64 epoch_seen_at_seq = -1;
+static int64 epoch_number;
+static char epoch_key_id[AG_CHAIN_KEY_ID_LEN + 1];
 static SPIPlanPtr refuse_plan = NULL;
 static SPIPlanPtr members_plan = NULL;
 static SPIPlanPtr alert_plan = NULL;
@@ -660,6 +673,19 @@ prepare_plans(void)
 			elog(ERROR, "could not prepare the audit chain append: %s",
 				 SPI_result_code_string(SPI_result));
 		SPI_keepplan(append_plan);
+	}
+	if (keyed_append_plan == NULL)
+	{
+		Oid			ltypes[7] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+
+		keyed_append_plan = SPI_prepare("INSERT INTO ai_guard.audit_log"
+										" (seq, pull_id, event, content_hash, prev_hash, record_hash, mac)"
+										" VALUES ($1, $2, $3, $4, $5, $6, $7)",
+										7, ltypes);
+		if (keyed_append_plan == NULL)
+			elog(ERROR, "could not prepare the audit chain append: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(keyed_append_plan);
 	}
 	if (hash_plan == NULL)
 	{
@@ -791,9 +817,10 @@ decode_fields(const char *msg, Datum *values, char *nulls, int max)
 static void
 chain_append(Datum event, bool pull_record)
 {
-	Datum		args[6];
+	Datum		args[7];
 	bool		isnull;
 	int64		pull_id;
+	char		mac[AG_CHAIN_MAC_HEX_LEN + 1];
 	char	   *content;
 	char		seqtxt[32];
 	char		idtxt[32];
@@ -831,7 +858,12 @@ chain_append(Datum event, bool pull_record)
 	args[3] = CStringGetTextDatum(content);
 	args[4] = CStringGetTextDatum(chain_head);
 	args[5] = CStringGetTextDatum(rh);
-	rc = SPI_execute_plan(append_plan, args, NULL, false, 0);
+	if (chain_key)
+	{
+		ai_guard_chain_mac(chain_key, rh, mac);
+		args[6] = CStringGetTextDatum(mac);
+	}
+	rc = SPI_execute_plan(chain_key ? keyed_append_plan : append_plan, args, NULL, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "audit chain append failed: %s", SPI_result_code_string(rc));
 	if (pull_record)
@@ -849,30 +881,163 @@ chain_append(Datum event, bool pull_record)
 
 /* Locks the chain head for this transaction and reads it. */
 static bool
-chain_begin(void)
+chain_begin(bool keyed)
 {
 	int			rc;
+	bool		isnull;
+	bool		existed;
+	char	   *value;
 
-	rc = SPI_execute("SELECT seq, head FROM ai_guard.audit_state FOR UPDATE", false, 0);
+	rc = SPI_execute(keyed ? "SELECT seq, head, database_id FROM ai_guard.audit_state FOR UPDATE"
+					 : "SELECT seq, head FROM ai_guard.audit_state FOR UPDATE", false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read the audit chain head: %s", SPI_result_code_string(rc));
-	if (SPI_processed == 0)
+	existed = SPI_processed > 0;
+	if (!existed)
 	{
 		chain_seq = 0;
 		chain_head[0] = '\0';
-		return false;
+		/* the first record: this database's audit identity is made now */
+		if (keyed && (SPI_execute("SELECT pg_catalog.gen_random_uuid()::pg_catalog.text",
+								  true, 1) != SPI_OK_SELECT || SPI_processed != 1))
+			elog(ERROR, "could not make the audit identity");
 	}
 	else
 	{
-		bool		isnull;
-		char	   *head;
-
 		chain_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 												SPI_tuptable->tupdesc, 1, &isnull));
-		head = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-		strlcpy(chain_head, head ? head : "", sizeof(chain_head));
-		return true;
+		value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		strlcpy(chain_head, value ? value : "", sizeof(chain_head));
 	}
+	if (keyed)
+	{
+		/* the last column: of audit_state, or of the new identity */
+		value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+							 SPI_tuptable->tupdesc->natts);
+		strlcpy(chain_database_id, value ? value : "", sizeof(chain_database_id));
+	}
+	return existed;
+}
+
+/* The newest key epoch, unless this writer knows it already. */
+static void
+load_epoch(void)
+{
+	if (epoch_seen_at_seq == chain_seq)
+		return;
+	if (SPI_execute("SELECT epoch, key_id FROM ai_guard.audit_epochs"
+					" ORDER BY epoch DESC LIMIT 1", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the audit key epochs");
+	if (SPI_processed == 0)
+	{
+		epoch_number = 0;
+		epoch_key_id[0] = '\0';
+	}
+	else
+	{
+		char	   *key_id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		bool		isnull;
+
+		epoch_number = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												   SPI_tuptable->tupdesc, 1, &isnull));
+		strlcpy(epoch_key_id, key_id ? key_id : "", sizeof(epoch_key_id));
+	}
+	epoch_seen_at_seq = chain_seq;
+}
+
+/* Whether the newest chain entry's MAC verifies under a key. */
+static bool
+last_entry_verifies(const AgChainKey *key)
+{
+	Datum		arg = Int64GetDatum(chain_seq);
+	Oid			type = INT8OID;
+	char	   *hash;
+	char	   *mac;
+	char		expect[AG_CHAIN_MAC_HEX_LEN + 1];
+
+	if (SPI_execute_with_args("SELECT record_hash, mac FROM ai_guard.audit_log WHERE seq = $1",
+							  1, &type, &arg, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		return false;
+	hash = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	mac = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	if (hash == NULL || mac == NULL || strcmp(hash, chain_head) != 0)
+		return false;
+	ai_guard_chain_mac(key, hash, expect);
+	return strcmp(expect, mac) == 0;
+}
+
+/*
+ * Picks the chain key of this batch.  The chain continues under the key of
+ * its newest epoch while that key is the current master key's; otherwise a
+ * new epoch begins under the current master key, as a chain entry that says
+ * whether the entries before it were verified (the previous master key is
+ * held and the newest entry's MAC verifies under it) or cannot be (a restore
+ * under another master key, a key changed without the previous one set).
+ */
+static void
+chain_choose_key(void)
+{
+	const AgChainKey *current = ai_guard_chain_key(chain_database_id, false);
+	const AgChainKey *previous;
+	const char *reason;
+	bool		verified = false;
+	Datum		args[9];
+	char		nulls[9] = "         ";
+	Oid			types[9] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID,
+		INT8OID, TEXTOID, INT8OID};
+	int			rc;
+
+	load_epoch();
+	if (epoch_number > 0 && strcmp(epoch_key_id, current->key_id) == 0)
+	{
+		chain_key = current;
+		return;
+	}
+	if (epoch_number == 0)
+		reason = chain_seq == 0 ? "first record" : "first keyed record after entries written before 0.3";
+	else
+	{
+		previous = ai_guard_chain_key(chain_database_id, true);
+		verified = previous != NULL && strcmp(previous->key_id, epoch_key_id) == 0 &&
+			last_entry_verifies(previous);
+		/* the previous key's lookup may have replaced "current": fetch again */
+		current = ai_guard_chain_key(chain_database_id, false);
+		reason = verified ? "master key changed" :
+			"master key changed; the previous chain key is not held";
+		if (!verified)
+			ereport(WARNING,
+					(errmsg("ai_guard: audit chain epoch %lld is keyed by a master key this server does not hold; a new epoch begins and the entries before it cannot be verified",
+							(long long) epoch_number),
+					 errhint("Set \"ai_guard.previous_master_key_file\" to the master key the chain was written under.")));
+	}
+
+	args[0] = Int64GetDatum(epoch_number + 1);
+	args[1] = CStringGetTextDatum(chain_database_id);
+	args[2] = CStringGetTextDatum(current->key_id);
+	args[3] = CStringGetTextDatum(current->public_key);
+	if (epoch_number > 0)
+		args[4] = CStringGetTextDatum(epoch_key_id);
+	else
+		nulls[4] = 'n';
+	args[5] = BoolGetDatum(verified);
+	args[6] = Int64GetDatum(epoch_number == 0 ? chain_seq : 0);
+	args[7] = CStringGetTextDatum(reason);
+	args[8] = Int64GetDatum(chain_seq + 1);
+	rc = SPI_execute_with_args("INSERT INTO ai_guard.audit_epochs (epoch, database_id, key_id,"
+							   " public_key, previous_key_id, previous_verified, unkeyed_before,"
+							   " reason, started_at, started_seq)"
+							   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.now(), $9)"
+							   " RETURNING epoch, ai_guard._record_hash('',"
+							   " ai_guard._epoch_fields(audit_epochs.*))",
+							   9, types, args, nulls, false, 0);
+	if (rc != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "could not begin audit key epoch: %s", SPI_result_code_string(rc));
+	chain_key = current;
+	chain_append(CStringGetTextDatum("epoch"), false);
+	epoch_number++;
+	strlcpy(epoch_key_id, current->key_id, sizeof(epoch_key_id));
+	epoch_seen_at_seq = chain_seq;
 }
 
 static void
@@ -890,12 +1055,23 @@ chain_end(bool existed, int64 first_seq)
 		rc = SPI_execute_with_args("UPDATE ai_guard.audit_state SET seq = $1, head = $2,"
 								   " updated_at = pg_catalog.now()",
 								   2, types, args, NULL, false, 0);
+	else if (chain_key)
+	{
+		Oid			itypes[3] = {INT8OID, TEXTOID, TEXTOID};
+		Datum		iargs[3] = {args[0], args[1], CStringGetTextDatum(chain_database_id)};
+
+		rc = SPI_execute_with_args("INSERT INTO ai_guard.audit_state (seq, head, updated_at, database_id)"
+								   " VALUES ($1, $2, pg_catalog.now(), $3)",
+								   3, itypes, iargs, NULL, false, 0);
+	}
 	else
 		rc = SPI_execute_with_args("INSERT INTO ai_guard.audit_state (seq, head, updated_at)"
 								   " VALUES ($1, $2, pg_catalog.now())",
 								   2, types, args, NULL, false, 0);
 	if (rc < 0)
 		elog(ERROR, "could not update the audit chain head: %s", SPI_result_code_string(rc));
+	if (chain_key)
+		epoch_seen_at_seq = chain_seq;	/* what it saw still holds */
 }
 
 static bool
@@ -1029,6 +1205,7 @@ write_messages(char **msgs, bool *abandoned, int n, int64 *ids)
 	{
 		int			i;
 		bool		existed;
+		bool		keyed;
 		int64		first_seq;
 
 		if (SPI_connect() != SPI_OK_CONNECT)
@@ -1037,8 +1214,13 @@ write_messages(char **msgs, bool *abandoned, int n, int64 *ids)
 
 		prepare_plans();
 		pgstat_report_activity(STATE_RUNNING, "writing audit records");
-		existed = chain_begin();
+		keyed = OidIsValid(get_relname_relid("audit_epochs",
+											 get_namespace_oid("ai_guard", false)));
+		chain_key = NULL;
+		existed = chain_begin(keyed);
 		first_seq = chain_seq;
+		if (keyed)
+			chain_choose_key();
 		for (i = 0; i < n; i++)
 			ids[i] = handle_message(msgs[i], abandoned[i]);
 		chain_end(existed, first_seq);

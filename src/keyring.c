@@ -326,6 +326,24 @@ get_previous_master_key(void)
 	return &previous_master;
 }
 
+/*
+ * The master key's bytes and fingerprint, for keys derived from it
+ * (audit_keys.c); the bytes stay in this file's locked memory.  The current
+ * key raises an error when none is configured; the previous one is NULL when
+ * ai_guard.previous_master_key_file is not set.
+ */
+const uint8 *
+ai_guard_master_key_bytes(bool previous, const char **id)
+{
+	MasterKey  *mk;
+
+	if (previous && (previous_master_key_file == NULL || previous_master_key_file[0] == '\0'))
+		return NULL;
+	mk = previous ? get_previous_master_key() : get_master_key();
+	*id = mk->id;
+	return mk->key;
+}
+
 /* The associated data that binds a wrapped key to its identity. */
 static size_t
 wrap_aad(uint8 *buf, const char *name, ag_alg alg, uint32 version)

@@ -740,6 +740,29 @@ ag_master_key_id(const uint8_t master[AG_MASTER_KEY_LEN], char out[17])
 	return AG_OK;
 }
 
+ag_status
+ag_derive_key(const uint8_t master[AG_MASTER_KEY_LEN], const char *label,
+			  const uint8_t *context, size_t context_len, uint8_t out[AG_HMAC_LEN])
+{
+	ag_cipher  *c = ag_cipher_new(AG_ALG_HMAC_SHA256, master, AG_MASTER_KEY_LEN);
+	static const uint8_t zero = 0;
+	const uint8_t *parts[3];
+	size_t		lens[3];
+	ag_status	st;
+
+	if (c == NULL)
+		return AG_ERR_CRYPTO;
+	parts[0] = (const uint8_t *) label;
+	lens[0] = strlen(label);
+	parts[1] = &zero;
+	lens[1] = 1;
+	parts[2] = context;
+	lens[2] = context_len;
+	st = ag_hmac(c, 3, parts, lens, out);
+	ag_cipher_free(c);
+	return st;
+}
+
 static int
 hexval(int ch)
 {

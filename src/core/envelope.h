@@ -125,6 +125,14 @@ extern ag_status ag_unwrap_key(const uint8_t master[AG_MASTER_KEY_LEN],
 extern ag_status ag_master_key_id(const uint8_t master[AG_MASTER_KEY_LEN],
 								  char out[17]);
 
+/*
+ * A 32-byte key derived from the master key for one purpose: HMAC(master,
+ * label || 0x00 || context).  Distinct labels give independent keys.
+ */
+extern ag_status ag_derive_key(const uint8_t master[AG_MASTER_KEY_LEN],
+							   const char *label, const uint8_t *context,
+							   size_t context_len, uint8_t out[AG_HMAC_LEN]);
+
 /* Parses exactly 64 hex digits (surrounding white space allowed). */
 extern int	ag_parse_hex_key(const char *text, size_t len,
 							 uint8_t out[AG_MASTER_KEY_LEN]);

@@ -109,7 +109,8 @@ BEGIN
 	FOREACH t IN ARRAY ARRAY['governed_relations', 'purpose_grants', 'masked_access',
 	                         'masked_views', 'key_versions', 'key_grants',
 	                         'encrypted_columns', 'tracked_relations', 'quarantines',
-	                         'tag_writers', 'trusted_functions', 'budgets'] LOOP
+	                         'tag_writers', 'trusted_functions', 'budgets',
+	                         'models', 'model_pulls'] LOOP
 		EXECUTE pg_catalog.format('CREATE TRIGGER governance_log AFTER INSERT OR UPDATE OR DELETE'
 		                          ' ON @extschema@.%I FOR EACH ROW'
 		                          ' EXECUTE FUNCTION @extschema@._governance_changed()', t);
