@@ -191,6 +191,21 @@ mac_verifies(const AgChainKey *key, const char *record_hash, const char *mac)
 	return mac_equal(expect, mac);
 }
 
+/* an audit identity given to a SQL function */
+static char *
+database_id_arg(text *arg)
+{
+	char	   *database_id = text_to_cstring(arg);
+
+	if (database_id[0] == '\0' || strlen(database_id) > DATABASE_ID_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid audit identity"),
+				 errdetail("An audit identity is 1 to %d bytes (ai_guard.audit_state.database_id).",
+						   DATABASE_ID_MAX)));
+	return database_id;
+}
+
 /*
  * SQL function: ai_guard._chain_mac_ok(database_id, key_id, record_hash, mac)
  * Whether an entry's MAC verifies; NULL when this server does not hold the
@@ -200,7 +215,7 @@ PG_FUNCTION_INFO_V1(ai_guard_chain_mac_ok);
 Datum
 ai_guard_chain_mac_ok(PG_FUNCTION_ARGS)
 {
-	char	   *database_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *database_id = database_id_arg(PG_GETARG_TEXT_PP(0));
 	char	   *key_id = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	char	   *record_hash = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	char	   *mac = text_to_cstring(PG_GETARG_TEXT_PP(3));
@@ -216,7 +231,7 @@ PG_FUNCTION_INFO_V1(ai_guard_chain_key_held);
 Datum
 ai_guard_chain_key_held(PG_FUNCTION_ARGS)
 {
-	char	   *database_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *database_id = database_id_arg(PG_GETARG_TEXT_PP(0));
 	char	   *key_id = text_to_cstring(PG_GETARG_TEXT_PP(1));
 
 	PG_RETURN_BOOL(ai_guard_chain_key_by_id(database_id, key_id) != NULL);

@@ -674,19 +674,6 @@ prepare_plans(void)
 				 SPI_result_code_string(SPI_result));
 		SPI_keepplan(append_plan);
 	}
-	if (keyed_append_plan == NULL)
-	{
-		Oid			ltypes[7] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-
-		keyed_append_plan = SPI_prepare("INSERT INTO ai_guard.audit_log"
-										" (seq, pull_id, event, content_hash, prev_hash, record_hash, mac)"
-										" VALUES ($1, $2, $3, $4, $5, $6, $7)",
-										7, ltypes);
-		if (keyed_append_plan == NULL)
-			elog(ERROR, "could not prepare the audit chain append: %s",
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(keyed_append_plan);
-	}
 	if (hash_plan == NULL)
 	{
 		Oid			htypes[3] = {INT8OID, TEXTOID, TEXTOID};
@@ -879,6 +866,24 @@ chain_append(Datum event, bool pull_record)
 	memcpy(chain_head, rh, sizeof(chain_head));
 }
 
+/* The keyed append, prepared on first use (0.3 schemas have the column) */
+static void
+prepare_keyed_append(void)
+{
+	Oid			types[7] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+
+	if (keyed_append_plan != NULL)
+		return;
+	keyed_append_plan = SPI_prepare("INSERT INTO ai_guard.audit_log"
+									" (seq, pull_id, event, content_hash, prev_hash, record_hash, mac)"
+									" VALUES ($1, $2, $3, $4, $5, $6, $7)",
+									7, types);
+	if (keyed_append_plan == NULL)
+		elog(ERROR, "could not prepare the audit chain append: %s",
+			 SPI_result_code_string(SPI_result));
+	SPI_keepplan(keyed_append_plan);
+}
+
 /* Locks the chain head for this transaction and reads it. */
 static bool
 chain_begin(bool keyed)
@@ -988,6 +993,7 @@ chain_choose_key(void)
 		INT8OID, TEXTOID, INT8OID};
 	int			rc;
 
+	prepare_keyed_append();
 	load_epoch();
 	if (epoch_number > 0 && strcmp(epoch_key_id, current->key_id) == 0)
 	{

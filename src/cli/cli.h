@@ -90,12 +90,17 @@ extern bool out_open(out_file *o, const char *path);
 extern bool out_close(out_file *o);
 extern void out_abort(out_file *o);
 
+/* anchor.c: the signed head of the audit chain, one line of JSON */
+extern char *cli_signed_head(PGconn *conn, char **error);
+
 /* commands */
 extern int	cmd_pull(int argc, char **argv);
 extern int	cmd_verify(int argc, char **argv);
 extern int	cmd_lineage(int argc, char **argv);
 extern int	cmd_report(int argc, char **argv);
 extern int	cmd_register_model(int argc, char **argv);
+extern int	cmd_anchor(int argc, char **argv);
+extern int	cmd_verify_chain(int argc, char **argv);
 
 /* the connection options every command takes, for its getopt_long table */
 #define CONN_LONG_OPTIONS \

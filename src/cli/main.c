@@ -84,6 +84,8 @@ usage(void)
 	printf("  %s register-model NAME VERSION --pull ID... [--metadata JSON]\n", progname);
 	printf("  %s lineage NAME[:VERSION] [--format text|dot|svg] [-o FILE]\n", progname);
 	printf("  %s report [--since 30d] [-o report.html]\n", progname);
+	printf("  %s anchor [-o ANCHORS]\n", progname);
+	printf("  %s verify-chain --anchors FILE... [--public-key KEY]... [--offline]\n", progname);
 	printf("\nCommands:\n");
 	printf("  pull      stream the rows of a query or table to FILE with COPY, under the\n"
 		   "            declared purpose, and write FILE.manifest.json beside it\n");
@@ -100,6 +102,14 @@ usage(void)
 		   "            role, PII columns read, refused reads, the audit chain, and\n"
 		   "            the lineage of every registered model (needs SELECT on\n"
 		   "            ai_guard.pulls); --since takes hours, days or weeks (12h, 30d, 2w)\n");
+	printf("  anchor    fetch the signed head of the audit chain (ai_guard.audit_head())\n"
+		   "            and append it to ANCHORS as one line of JSON, or print it; keep\n"
+		   "            the file (or ship the line) outside the database\n");
+	printf("  verify-chain\n"
+		   "            check anchors (anchor files, pull manifests): offline, that each\n"
+		   "            is signed by the trusted public key (--public-key, else the first\n"
+		   "            anchor's) and that they only move forward; online, that the chain\n"
+		   "            still extends each one (no anchored entry rewritten or truncated)\n");
 	printf("\nConnection options (as psql's; PGHOST, PGPORT, PGUSER, PGDATABASE apply):\n");
 	printf("  -h, --host=HOSTNAME      database server host or socket directory\n");
 	printf("  -p, --port=PORT          database server port\n");
@@ -145,6 +155,10 @@ main(int argc, char **argv)
 		return cmd_lineage(argc - 1, argv + 1);
 	if (strcmp(cmd, "report") == 0)
 		return cmd_report(argc - 1, argv + 1);
+	if (strcmp(cmd, "anchor") == 0)
+		return cmd_anchor(argc - 1, argv + 1);
+	if (strcmp(cmd, "verify-chain") == 0)
+		return cmd_verify_chain(argc - 1, argv + 1);
 
 	pg_log_error("unknown command \"%s\"", cmd);
 	fprintf(stderr, "Try \"%s --help\" for more information.\n", progname);

@@ -166,7 +166,7 @@ static bool
 write_manifest(const char *path, PGconn *conn, const char *file,
 			   const char *format, const char *purpose, const char *query,
 			   const pull_result *r, const char *pull_id, const char *record,
-			   const char *provenance)
+			   const char *provenance, const char *audit_head)
 {
 	char		tmp[4096];
 	FILE	   *f;
@@ -209,6 +209,8 @@ write_manifest(const char *path, PGconn *conn, const char *file,
 	/* where the rows came from: sources, licenses and consent of their batches */
 	if (provenance)
 		fprintf(f, "  \"provenance\": %s,\n", provenance);
+	/* the signed chain head after the pull: every manifest is an anchor */
+	fprintf(f, "  \"audit_head\": %s,\n", audit_head ? audit_head : "null");
 	fprintf(f, "  \"record\": %s\n}\n", record ? record : "null");
 	PQclear(res);
 
@@ -278,6 +280,8 @@ cmd_pull(int argc, char **argv)
 	PGconn	   *conn;
 	char	   *pull_id = NULL;
 	char	   *record = NULL;
+	char	   *audit_head = NULL;
+	char	   *head_error = NULL;
 	char	   *provenance = NULL;
 	char	   *has_audit;
 	char	   *has_provenance;
@@ -395,6 +399,12 @@ cmd_pull(int argc, char **argv)
 			if (has_provenance)
 				provenance = cli_query_value(conn, provenance_sql, 1, params);
 			free(has_provenance);
+			audit_head = cli_signed_head(conn, &head_error);
+			if (audit_head == NULL)
+			{
+				pg_log_info("warning: the manifest carries no signed audit head: %s", head_error);
+				free(head_error);
+			}
 		}
 	}
 	if (pull_id == NULL)
@@ -409,7 +419,8 @@ cmd_pull(int argc, char **argv)
 	}
 	snprintf(manifest, sizeof(manifest), "%s.manifest.json", output);
 	if (!write_manifest(manifest, conn, output, format, purpose,
-						table ? table : user_query, &r, pull_id, record, provenance))
+						table ? table : user_query, &r, pull_id, record, provenance,
+						audit_head))
 	{
 		/* a data file without its manifest must not look complete */
 		unlink(output);
@@ -423,6 +434,7 @@ cmd_pull(int argc, char **argv)
 	free(user_query);
 	free(pull_id);
 	free(record);
+	free(audit_head);
 	free(provenance);
 	free(has_audit);
 	return EXIT_OK;

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Tamper evidence: a superuser who disables the protection and edits,
-# deletes or truncates audit records is caught by ai_guard.verify_audit().
+# deletes or truncates audit records is caught by ai_guard.verify_audit(),
+# also when the hashes are recomputed (the chain is keyed: each entry's MAC
+# needs the chain key, which SQL never sees). Truncating the newest entries
+# is caught by anchors (audit_anchors.sh).
 # Each case runs in a database of its own. Prints TAP.
 set -u
 n=0
@@ -10,8 +13,9 @@ check() {
 	if [ "$2" = "$3" ]; then echo "ok $n - $1"; else echo "not ok $n - $1 (got '$2', want '$3')"; fail=1; fi
 }
 
-# fresh_db NAME: a database with the extension, 2 changes of governance
-# (chain entries 1 and 2) and 4 completed pulls (entries 3 to 10)
+# fresh_db NAME: a database with the extension, its first key epoch (chain
+# entry 1), 2 changes of governance (entries 2 and 3) and 4 completed pulls
+# (entries 4 to 11)
 fresh_db() {
 	dropdb --if-exists -f "$1" 2>/dev/null
 	createdb "$1"
@@ -36,24 +40,60 @@ unprotected() {
 		-c 'ALTER TABLE ai_guard.pulls DISABLE TRIGGER USER' \
 		-c 'ALTER TABLE ai_guard.audit_log DISABLE TRIGGER USER' \
 		-c 'ALTER TABLE ai_guard.audit_state DISABLE TRIGGER USER' \
+		-c 'ALTER TABLE ai_guard.audit_epochs DISABLE TRIGGER USER' \
+		-c 'ALTER TABLE ai_guard.governance_log DISABLE TRIGGER USER' \
 		"$@" \
 		-c 'ALTER TABLE ai_guard.pulls ENABLE ALWAYS TRIGGER protect' \
 		-c 'ALTER TABLE ai_guard.audit_log ENABLE ALWAYS TRIGGER protect' \
-		-c 'ALTER TABLE ai_guard.audit_state ENABLE ALWAYS TRIGGER protect'
+		-c 'ALTER TABLE ai_guard.audit_state ENABLE ALWAYS TRIGGER protect' \
+		-c 'ALTER TABLE ai_guard.audit_epochs ENABLE ALWAYS TRIGGER protect' \
+		-c 'ALTER TABLE ai_guard.governance_log ENABLE ALWAYS TRIGGER protect'
+}
+
+# recompute every hash the way the unkeyed chain is computed (content hash of
+# each pull's latest entry, links, the pulls' copies, the head): what an
+# insider who knows the published formula does after an edit. With $1 true
+# the MACs of entries $2 and later are removed as well.
+rehash() {
+	cat <<SQL
+DO \$\$
+DECLARE r record; prev text := ''; h text; c text;
+BEGIN
+  FOR r IN SELECT a.*, (SELECT max(b.seq) FROM ai_guard.audit_log b WHERE b.pull_id = a.pull_id
+                          AND b.event NOT IN ('members', 'relation', 'governance', 'epoch')) AS latest
+             FROM ai_guard.audit_log a ORDER BY a.seq LOOP
+    c := r.content_hash;
+    IF r.seq = r.latest THEN
+      c := ai_guard._record_hash('', ai_guard._pull_fields((SELECT p FROM ai_guard.pulls p WHERE p.pull_id = r.pull_id)));
+    END IF;
+    h := ai_guard._record_hash(prev, ARRAY[r.seq::text, r.pull_id::text, r.event, c]);
+    UPDATE ai_guard.audit_log SET content_hash = c, prev_hash = prev, record_hash = h,
+           mac = CASE WHEN $1 AND seq >= $2 THEN NULL ELSE mac END
+     WHERE seq = r.seq;
+    prev := h;
+  END LOOP;
+  UPDATE ai_guard.audit_state SET head = prev;
+  UPDATE ai_guard.pulls p SET prev_hash = l.prev_hash, record_hash = l.record_hash
+    FROM (SELECT DISTINCT ON (pull_id) * FROM ai_guard.audit_log
+           WHERE event NOT IN ('members', 'relation', 'governance', 'epoch')
+           ORDER BY pull_id, seq DESC) l
+   WHERE l.pull_id = p.pull_id;
+END \$\$;
+SQL
 }
 
 db=regress_audit_tamper
 fresh_db $db
 check "an untouched chain verifies" "$(verify $db)" "t"
-check "the head is a SHA-256" "$(psql -X -At -d $db -c 'SELECT seq, length(head) FROM ai_guard.audit_head()')" "10|64"
+check "the head is a SHA-256" "$(psql -X -At -d $db -c 'SELECT seq, length(head) FROM ai_guard.audit_head()')" "11|64"
 
 unprotected $db -c 'UPDATE ai_guard.pulls SET rows = 0 WHERE pull_id = 2'
-check "an edited record is found" "$(verify $db)" "f|2|pull 2 was altered after chain entry 6"
+check "an edited record is found" "$(verify $db)" "f|2|pull 2 was altered after chain entry 7"
 unprotected $db -c 'UPDATE ai_guard.pulls SET rows = 1 WHERE pull_id = 2'
 check "restoring the exact values makes it verify again" "$(verify $db)" "t"
 
 unprotected $db -c "UPDATE ai_guard.pulls SET purpose = 'audit:innocent' WHERE pull_id = 3"
-check "an edited purpose is found" "$(verify $db)" "f|3|pull 3 was altered after chain entry 8"
+check "an edited purpose is found" "$(verify $db)" "f|3|pull 3 was altered after chain entry 9"
 
 fresh_db $db
 unprotected $db -c 'DELETE FROM ai_guard.pulls WHERE pull_id = 1'
@@ -61,19 +101,60 @@ check "a deleted record is found" "$(verify $db)" "f|1|pull 1 was deleted"
 
 fresh_db $db
 unprotected $db -c 'DELETE FROM ai_guard.pulls WHERE pull_id = 2' -c "DELETE FROM ai_guard.audit_log WHERE pull_id = 2 AND event <> 'governance'"
-check "a record deleted with its chain entries is found" "$(verify $db)" "f|chain entry 5 is missing (next present is 7)"
+check "a record deleted with its chain entries is found" "$(verify $db)" "f|chain entry 6 is missing (next present is 8)"
 
 fresh_db $db
-unprotected $db -c "UPDATE ai_guard.audit_log SET content_hash = repeat('0', 64) WHERE seq = 7"
-check "an edited chain entry is found" "$(verify $db)" "f|3|chain entry 7 was altered"
+unprotected $db -c "UPDATE ai_guard.audit_log SET content_hash = repeat('0', 64) WHERE seq = 8"
+check "an edited chain entry is found" "$(verify $db)" "f|3|chain entry 8 was altered"
 
 fresh_db $db
 unprotected $db -c 'DELETE FROM ai_guard.pulls WHERE pull_id = 4' -c "DELETE FROM ai_guard.audit_log WHERE pull_id = 4 AND event <> 'governance'"
-check "a removed tail is found by the head" "$(verify $db)" "f|the chain ends at entry 8 but its recorded head is entry 10"
+check "a removed tail is found by the head" "$(verify $db)" "f|the chain ends at entry 9 but its recorded head is entry 11"
 
 fresh_db $db
 unprotected $db -c 'TRUNCATE ai_guard.pulls, ai_guard.audit_log'
-check "a truncation is found" "$(verify $db)" "f|the chain ends at entry 0 but its recorded head is entry 10"
+check "a truncation is found" "$(verify $db)" "f|the chain ends at entry 0 but its recorded head is entry 11"
+
+# the keyed chain: recomputing the hashes does not hide an edit
+fresh_db $db
+unprotected $db -c 'UPDATE ai_guard.pulls SET rows = 99 WHERE pull_id = 2' -c "$(rehash false 0)"
+check "an edit with every hash recomputed is found by its MAC" "$(verify $db)" \
+	"f|2|chain entry 7 is forged: its MAC does not verify under the chain key of epoch 1"
+out=$(psql -X -At -d $db -c 'SELECT seq FROM ai_guard.audit_head()' 2>&1)
+check "a forged head is not signed" "$out" \
+	"$(printf 'ERROR:  the audit chain head (entry 11) does not verify, so it is not signed\nHINT:  Run ai_guard.verify_audit().\nCONTEXT:  SQL function "audit_head" statement 1')"
+psql -X -q -d $db -o /dev/null -c "SET ai_guard.purpose = 'audit:after'" -c 'SELECT count(*) FROM t' -c 'SELECT ai_guard.audit_flush()'
+check "records written after a forgery do not hide it" "$(verify $db)" \
+	"f|2|chain entry 7 is forged: its MAC does not verify under the chain key of epoch 1"
+
+fresh_db $db
+unprotected $db -c 'UPDATE ai_guard.pulls SET rows = 99 WHERE pull_id = 2' -c "$(rehash true 7)"
+check "an edit whose MACs are removed is found" "$(verify $db)" \
+	"f|2|chain entry 7 is forged: it carries no MAC"
+
+fresh_db $db
+unprotected $db -c "UPDATE ai_guard.audit_epochs SET previous_verified = true"
+check "an edited key epoch is found" "$(verify $db)" "f||key epoch 1 was altered"
+
+fresh_db $db
+unprotected $db -c "DELETE FROM ai_guard.audit_epochs"
+check "a deleted key epoch is found" "$(verify $db)" \
+	"f||key epoch 1 (chain entry 1) was deleted or belongs to another database"
+
+fresh_db $db
+unprotected $db -c "UPDATE ai_guard.audit_state SET database_id = gen_random_uuid()::text"
+check "another audit identity (other keys) is found" "$(verify $db)" \
+	"f||key epoch 1 (chain entry 1) was deleted or belongs to another database"
+
+# a model and the pulls it was trained on are changes of governance: chained
+fresh_db $db
+psql -X -q -d $db -o /dev/null -c "SELECT ai_guard.register_model('m', '1', ARRAY[1, 2]::bigint[])" -c 'SELECT ai_guard.audit_flush()'
+check "a registered model is in the chain" \
+	"$(psql -X -At -d $db -c "SELECT string_agg(DISTINCT a.event || ':' || g.catalog, ',') FROM ai_guard.governance_log g JOIN ai_guard.audit_log a ON a.pull_id = g.change_id AND a.event = 'governance' WHERE g.catalog IN ('models', 'model_pulls')")" \
+	"governance:model_pulls,governance:models"
+unprotected $db -c "UPDATE ai_guard.governance_log SET after = jsonb_set(after, '{version}', '\"2\"') WHERE catalog = 'models'"
+check "an edited model registration is found" "$(verify $db | sed 's/change [0-9]*/change N/')" \
+	"f||governance change N was altered"
 
 # a dump of the database works (pg_dump reads the governed table: a pull)
 out=$(PGOPTIONS='-c ai_guard.purpose=audit:backup' pg_dump -d $db 2>&1 >/dev/null; echo "status $?")

@@ -16,6 +16,17 @@
 \echo Use "ALTER EXTENSION ai_guard UPDATE TO '0.3'" to load this file. \quit
 
 /* (first: the sql_drop trigger below needs derived_relations, made later) */
+/* 40_audit.sql: the chain is keyed (65_audit_keys.sql defines verify_audit()
+   and audit_head() anew: their results have more columns) */
+ALTER TABLE @extschema@.audit_log ADD COLUMN mac pg_catalog.text;
+ALTER TABLE @extschema@.audit_state ADD COLUMN database_id pg_catalog.text NOT NULL
+	DEFAULT (pg_catalog.gen_random_uuid())::pg_catalog.text;
+COMMENT ON TABLE @extschema@.audit_state IS
+'the head of the audit chain: the last sequence number and hash, and the audit identity of the database (kept by pg_dump; the chain keys are derived from it)';
+DROP FUNCTION @extschema@.verify_audit();
+DROP FUNCTION @extschema@.audit_head();
+
+
 /* 40_audit.sql: ungovern() takes a reason (needed once the data was pulled) */
 DROP FUNCTION @extschema@.ungovern(pg_catalog.regclass);
 CREATE FUNCTION @extschema@.ungovern(rel pg_catalog.regclass,
@@ -56,16 +67,6 @@ BEGIN
 	   AND g.rel::pg_catalog.oid = d.objid;
 END;
 $$;
-
-/* 40_audit.sql: the chain is keyed (65_audit_keys.sql defines verify_audit()
-   and audit_head() anew: their results have more columns) */
-ALTER TABLE @extschema@.audit_log ADD COLUMN mac pg_catalog.text;
-ALTER TABLE @extschema@.audit_state ADD COLUMN database_id pg_catalog.text NOT NULL
-	DEFAULT (pg_catalog.gen_random_uuid())::pg_catalog.text;
-COMMENT ON TABLE @extschema@.audit_state IS
-'the head of the audit chain: the last sequence number and hash, and the audit identity of the database (kept by pg_dump; the chain keys are derived from it)';
-DROP FUNCTION @extschema@.verify_audit();
-DROP FUNCTION @extschema@.audit_head();
 
 /* 20_masking.sql: masked views are changed by ai_guard only; this drops one */
 CREATE FUNCTION @extschema@.drop_masked_view(view pg_catalog.regclass)

@@ -1,0 +1,485 @@
+/*
+ * anchor.c
+ *		ai-guard anchor and ai-guard verify-chain: signed heads of the audit
+ *		chain kept outside the database, and the check that the chain still
+ *		extends every one of them.
+ *
+ * An anchor is one JSON object (one line of an anchors file, or the
+ * "audit_head" member of a pull manifest) holding what audit_head()
+ * returned: database_id, seq, head, epoch, public_key, signed_at and an
+ * Ed25519 signature over (database_id, seq, head, signed_at).  Offline, a
+ * verifier needs only the anchors and the public key it trusts; online it
+ * asks the server whether chain entry seq still has hash head.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "json.h"
+#include "sign.h"
+
+#define MAX_ANCHOR_FILE_BYTES (64 * 1024 * 1024)
+#define MAX_TRUSTED_KEYS 16
+
+/* the signed head, as one line of JSON (NULL and a message if none) */
+static const char *head_sql =
+"SELECT pg_catalog.json_build_object('ai_guard_anchor', 1,"
+" 'database_id', h.database_id, 'seq', h.seq, 'head', h.head, 'epoch', h.epoch,"
+" 'public_key', h.public_key, 'signed_at', h.signed_at, 'signature', h.signature)::text"
+" FROM ai_guard.audit_head() h WHERE h.signature IS NOT NULL";
+
+char *
+cli_signed_head(PGconn *conn, char **error)
+{
+	PGresult   *res = PQexec(conn, head_sql);
+	char	   *value = NULL;
+
+	*error = NULL;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		*error = strdup(cli_error_primary(res));
+	else if (PQntuples(res) == 0)
+		*error = strdup("nothing is recorded yet, so there is no head to sign");
+	else
+		value = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return value;
+}
+
+static void
+anchor_usage(void)
+{
+	fprintf(stderr, "Usage: %s anchor [-o FILE]\n"
+			"Try \"%s --help\" for more information.\n", progname, progname);
+}
+
+int
+cmd_anchor(int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		{"output", required_argument, NULL, 'o'},
+		CONN_LONG_OPTIONS,
+		{NULL, 0, NULL, 0}
+	};
+	conn_opts copts = {0};
+	const char *output = NULL;
+	PGconn	   *conn;
+	char	   *anchor;
+	char	   *error;
+	FILE	   *f;
+	int			c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:h:p:U:d:W", long_options, NULL)) != -1)
+	{
+		if (c == 'o')
+			output = optarg;
+		else if (!parse_conn_option(c, optarg, &copts))
+		{
+			anchor_usage();
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+	{
+		pg_log_error("too many arguments");
+		anchor_usage();
+		return EXIT_USAGE;
+	}
+	conn = cli_connect(&copts);
+	anchor = cli_signed_head(conn, &error);
+	PQfinish(conn);
+	if (anchor == NULL)
+	{
+		pg_log_error("could not get a signed head: %s", error);
+		free(error);
+		return EXIT_FAILED;
+	}
+	if (output == NULL)
+	{
+		printf("%s\n", anchor);
+		free(anchor);
+		return EXIT_OK;
+	}
+	/* appended, one line each, flushed to disk: the file only grows */
+	f = fopen(output, "a");
+	if (f == NULL || fprintf(f, "%s\n", anchor) < 0 || fflush(f) != 0 ||
+		fsync(fileno(f)) != 0 || fclose(f) != 0)
+	{
+		pg_log_error("could not append to \"%s\": %s", output, strerror(errno));
+		free(anchor);
+		return EXIT_FAILED;
+	}
+	free(anchor);
+	return EXIT_OK;
+}
+
+/*---- verify-chain ----*/
+
+typedef struct anchor
+{
+	char	   *where;			/* FILE:LINE */
+	char	   *database_id;
+	long long	seq;
+	char	   *head;
+	char	   *public_key;
+	char	   *signed_at;
+	char	   *signature;
+} anchor;
+
+typedef struct anchor_list
+{
+	int			n;
+	int			cap;
+	anchor	   *items;
+} anchor_list;
+
+static int	problems;
+
+static char *
+dup_text(const ag_json *obj, const char *key)
+{
+	const char *s = ag_json_get_text(obj, key);
+
+	return s ? strdup(s) : NULL;
+}
+
+/* Adds the anchor in obj (an anchor, or a manifest's audit_head). */
+static void
+add_anchor(anchor_list *list, const ag_json *obj, const char *where)
+{
+	anchor	   *a;
+	const char *seq;
+	char	   *end;
+
+	if (obj->type == AG_JSON_OBJECT && ag_json_get(obj, "ai_guard_manifest") != NULL)
+	{
+		obj = ag_json_get(obj, "audit_head");
+		if (obj == NULL || obj->type != AG_JSON_OBJECT)
+		{
+			printf("  %s: a manifest without a signed head (pulled before 0.3): skipped\n", where);
+			return;
+		}
+	}
+	if (list->n == list->cap)
+	{
+		list->cap = list->cap ? 2 * list->cap : 16;
+		list->items = realloc(list->items, list->cap * sizeof(anchor));
+	}
+	a = &list->items[list->n];
+	memset(a, 0, sizeof(*a));
+	a->where = strdup(where);
+	seq = ag_json_get_text(obj, "seq");
+	a->seq = seq ? strtoll(seq, &end, 10) : -1;
+	if (seq == NULL || *end != '\0')
+		a->seq = -1;
+	a->database_id = dup_text(obj, "database_id");
+	a->head = dup_text(obj, "head");
+	a->public_key = dup_text(obj, "public_key");
+	a->signed_at = dup_text(obj, "signed_at");
+	a->signature = dup_text(obj, "signature");
+	list->n++;
+}
+
+/*
+ * Reads anchors from a file: JSON lines of anchors (ai-guard anchor -o), or
+ * one JSON document (a pull manifest, or a single anchor).
+ */
+static bool
+read_anchors(const char *path, anchor_list *list)
+{
+	FILE	   *f = fopen(path, "rb");
+	char	   *text;
+	size_t		len;
+	char		err[128];
+	char		where[1100];
+	ag_json    *doc;
+	char	   *line;
+	int			lineno = 0;
+
+	if (f == NULL)
+	{
+		pg_log_error("could not open \"%s\": %s", path, strerror(errno));
+		return false;
+	}
+	text = malloc(MAX_ANCHOR_FILE_BYTES + 1);
+	len = fread(text, 1, MAX_ANCHOR_FILE_BYTES + 1, f);
+	fclose(f);
+	if (len > MAX_ANCHOR_FILE_BYTES)
+	{
+		pg_log_error("\"%s\" is larger than %d bytes", path, MAX_ANCHOR_FILE_BYTES);
+		free(text);
+		return false;
+	}
+	text[len] = '\0';
+	doc = ag_json_parse(text, len, err, sizeof(err));
+	if (doc != NULL)
+	{
+		snprintf(where, sizeof(where), "%s", path);
+		add_anchor(list, doc, where);
+		ag_json_free(doc);
+		free(text);
+		return true;
+	}
+	for (line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n"))
+	{
+		lineno++;
+		if (strspn(line, " \t\r") == strlen(line))
+			continue;
+		snprintf(where, sizeof(where), "%s:%d", path, lineno);
+		doc = ag_json_parse(line, strlen(line), err, sizeof(err));
+		if (doc == NULL || doc->type != AG_JSON_OBJECT)
+		{
+			printf("  %s: NOT AN ANCHOR: %s\n", where, doc ? "not a JSON object" : err);
+			problems++;
+			ag_json_free(doc);
+			continue;
+		}
+		add_anchor(list, doc, where);
+		ag_json_free(doc);
+	}
+	free(text);
+	return true;
+}
+
+static bool
+trusted(const char *key, char **keys, int nkeys)
+{
+	int			i;
+
+	for (i = 0; i < nkeys; i++)
+		if (key && strcmp(keys[i], key) == 0)
+			return true;
+	return false;
+}
+
+/* Offline: the signature holds, by a trusted key, and anchors only advance. */
+static bool
+check_signature(const anchor *a, char **keys, int nkeys)
+{
+	char		msg[512];
+	int			len;
+	uint8_t		pub[AG_ED25519_PUBLIC_LEN];
+	uint8_t		sig[AG_ED25519_SIG_LEN];
+
+	if (a->seq < 0 || a->database_id == NULL || a->head == NULL ||
+		a->signed_at == NULL || a->signature == NULL || a->public_key == NULL)
+	{
+		printf("  %s: NOT AN ANCHOR: a field is missing\n", a->where);
+		return false;
+	}
+	if (!trusted(a->public_key, keys, nkeys))
+	{
+		printf("  %s: entry %lld SIGNED BY AN UNKNOWN KEY %s (another database, or a new key epoch: pass its key with --public-key)\n",
+			   a->where, a->seq, a->public_key);
+		return false;
+	}
+	len = ag_head_message(a->database_id, a->seq, a->head, a->signed_at, msg, sizeof(msg));
+	if (len < 0 || !ag_hex_decode(a->public_key, pub, sizeof(pub)) ||
+		!ag_hex_decode(a->signature, sig, sizeof(sig)) ||
+		!ag_ed25519_verify(pub, msg, (size_t) len, sig))
+	{
+		printf("  %s: entry %lld: THE SIGNATURE DOES NOT VERIFY\n", a->where, a->seq);
+		return false;
+	}
+	printf("  %s: entry %lld signed at %s: signature ok\n", a->where, a->seq, a->signed_at);
+	return true;
+}
+
+/* Online: chain entry seq still has the anchored hash. */
+static void
+check_online(PGconn *conn, const anchor *a, const char *database_id, long long head_seq)
+{
+	const char *params[1];
+	char		seq[32];
+	char	   *hash;
+
+	if (database_id == NULL || strcmp(a->database_id, database_id) != 0)
+	{
+		printf("  %s: entry %lld: FROM ANOTHER DATABASE (%s; this one is %s)\n",
+			   a->where, a->seq, a->database_id, database_id ? database_id : "unknown");
+		problems++;
+		return;
+	}
+	snprintf(seq, sizeof(seq), "%lld", a->seq);
+	params[0] = seq;
+	hash = cli_query_value(conn, "SELECT ai_guard.audit_entry_hash($1::bigint)", 1, params);
+	if (hash == NULL)
+	{
+		printf("  %s: entry %lld IS GONE: the chain was truncated after this anchor (it ends at entry %lld)\n",
+			   a->where, a->seq, head_seq);
+		problems++;
+	}
+	else if (strcmp(hash, a->head) != 0)
+	{
+		printf("  %s: entry %lld WAS REWRITTEN after it was anchored (the chain was cut and written again, or edited)\n",
+			   a->where, a->seq);
+		problems++;
+	}
+	else
+		printf("  %s: entry %lld: the chain still extends it\n", a->where, a->seq);
+	free(hash);
+}
+
+static void
+verify_chain_usage(void)
+{
+	fprintf(stderr, "Usage: %s verify-chain --anchors FILE... [--public-key KEY]... [--offline]\n"
+			"Try \"%s --help\" for more information.\n", progname, progname);
+}
+
+int
+cmd_verify_chain(int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		{"anchors", required_argument, NULL, 'a'},
+		{"public-key", required_argument, NULL, 'k'},
+		{"offline", no_argument, NULL, 'O'},
+		CONN_LONG_OPTIONS,
+		{NULL, 0, NULL, 0}
+	};
+	conn_opts copts = {0};
+	const char *files[64];
+	int			nfiles = 0;
+	char	   *keys[MAX_TRUSTED_KEYS];
+	int			nkeys = 0;
+	bool		offline = false;
+	anchor_list list = {0};
+	int			c;
+	int			i;
+	uint8_t		probe[AG_ED25519_PUBLIC_LEN];
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h:p:U:d:W", long_options, NULL)) != -1)
+	{
+		switch (c)
+		{
+			case 'a':
+				if (nfiles == 64)
+				{
+					pg_log_error("too many --anchors files (at most 64)");
+					return EXIT_USAGE;
+				}
+				files[nfiles++] = optarg;
+				break;
+			case 'k':
+				if (nkeys == MAX_TRUSTED_KEYS || !ag_hex_decode(optarg, probe, sizeof(probe)))
+				{
+					pg_log_error("--public-key takes the 64 hex digits of ai_guard.audit_public_key() (at most %d keys)",
+								 MAX_TRUSTED_KEYS);
+					return EXIT_USAGE;
+				}
+				keys[nkeys++] = optarg;
+				break;
+			case 'O':
+				offline = true;
+				break;
+			default:
+				if (!parse_conn_option(c, optarg, &copts))
+				{
+					verify_chain_usage();
+					return EXIT_USAGE;
+				}
+		}
+	}
+	if (nfiles == 0 || optind < argc)
+	{
+		pg_log_error(nfiles == 0 ? "no --anchors file given" : "too many arguments");
+		verify_chain_usage();
+		return EXIT_USAGE;
+	}
+
+	problems = 0;
+	printf("anchors:\n");
+	for (i = 0; i < nfiles; i++)
+		if (!read_anchors(files[i], &list))
+			return EXIT_FAILED;
+	if (list.n == 0)
+	{
+		pg_log_error("no anchor found in the given files");
+		return EXIT_FAILED;
+	}
+	if (nkeys == 0)
+	{
+		/* trust on first use, said out loud */
+		if (list.items[0].public_key == NULL)
+		{
+			pg_log_error("the first anchor carries no public key; pass --public-key");
+			return EXIT_FAILED;
+		}
+		keys[nkeys++] = list.items[0].public_key;
+		printf("  trusting the first anchor's public key %s (pin it with --public-key)\n",
+			   keys[0]);
+	}
+
+	/* offline: signatures, one database, and anchors that only move forward */
+	for (i = 0; i < list.n; i++)
+	{
+		const anchor *a = &list.items[i];
+		const anchor *prev = i > 0 ? &list.items[i - 1] : NULL;
+
+		if (!check_signature(a, keys, nkeys))
+		{
+			problems++;
+			continue;
+		}
+		if (prev && prev->database_id && strcmp(prev->database_id, a->database_id) != 0)
+		{
+			printf("  %s: FROM ANOTHER DATABASE than the anchor before it (%s, not %s)\n",
+				   a->where, a->database_id, prev->database_id);
+			problems++;
+		}
+		else if (prev && prev->signed_at &&
+				 (a->seq < prev->seq || strcmp(a->signed_at, prev->signed_at) < 0))
+		{
+			printf("  %s: entry %lld signed at %s is OLDER than the anchor before it (entry %lld at %s): a replayed anchor?\n",
+				   a->where, a->seq, a->signed_at, prev->seq, prev->signed_at);
+			problems++;
+		}
+	}
+
+	if (!offline)
+	{
+		PGconn	   *conn = cli_connect(&copts);
+		PGresult   *res;
+		char	   *database_id = NULL;
+		long long	head_seq = 0;
+
+		res = PQexec(conn, "SELECT (SELECT e.database_id FROM ai_guard.audit_epochs e"
+					 "          ORDER BY e.epoch DESC LIMIT 1),"
+					 " v.records, v.intact, coalesce(v.problem, '')"
+					 " FROM ai_guard.verify_audit() v");
+		if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		{
+			pg_log_error("could not check the audit chain: %s", cli_error_primary(res));
+			PQclear(res);
+			PQfinish(conn);
+			return EXIT_FAILED;
+		}
+		if (!PQgetisnull(res, 0, 0))
+			database_id = strdup(PQgetvalue(res, 0, 0));
+		head_seq = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		printf("server:\n");
+		if (strcmp(PQgetvalue(res, 0, 2), "t") == 0)
+			printf("  verify_audit(): intact, %lld entries\n", head_seq);
+		else
+		{
+			printf("  verify_audit(): NOT INTACT: %s\n", PQgetvalue(res, 0, 3));
+			problems++;
+		}
+		PQclear(res);
+		for (i = 0; i < list.n; i++)
+			if (list.items[i].seq >= 0 && list.items[i].database_id && list.items[i].head)
+				check_online(conn, &list.items[i], database_id, head_seq);
+		free(database_id);
+		PQfinish(conn);
+	}
+
+	if (problems == 0)
+		printf("%d anchor(s) verified\n", list.n);
+	else
+		printf("%d problem(s) found\n", problems);
+	return problems == 0 ? EXIT_OK : EXIT_FAILED;
+}
