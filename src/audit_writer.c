@@ -59,6 +59,7 @@
 #include "audit_keys.h"
 #include "audit_writer.h"
 #include "digest.h"
+#include "keyring.h"
 
 #define AG_AUDIT_CHANNELS		8
 #define AG_AUDIT_RING_SIZE		(1024 * 1024)
@@ -468,7 +469,9 @@ submit(AgAuditMsg *msg, bool wait_room, bool wait_commit, int64 *pull_id,
 			*pull_id = res->pull_id;
 			LWLockRelease(audit_shared->lock);
 			if (!ok)
-				*why = "The audit writer could not write the record (see the server log)";
+				*why = ai_guard_master_key_configured() ?
+					"The audit writer could not write the record (see the server log)" :
+					"No master key is configured, and the audit chain is keyed with one: set \"ai_guard.master_key_file\" or \"ai_guard.master_key_command\"";
 			break;
 		}
 		/* a writer that died or exited is replaced */
@@ -1270,6 +1273,8 @@ ai_guard_audit_worker_main(Datum arg)
 	ch = &audit_shared->channels[chno];
 
 	pqsignal(SIGTERM, die);
+	/* a reload reaches the writer too: settings, and a changed master key */
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
 
 	/* claim the channel, unless another writer already serves it */

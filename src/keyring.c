@@ -326,6 +326,14 @@ get_previous_master_key(void)
 	return &previous_master;
 }
 
+/* Whether a master key is configured (it may still fail to load). */
+bool
+ai_guard_master_key_configured(void)
+{
+	return (master_key_file && master_key_file[0] != '\0') ||
+		(master_key_command && master_key_command[0] != '\0');
+}
+
 /*
  * The master key's bytes and fingerprint, for keys derived from it
  * (audit_keys.c); the bytes stay in this file's locked memory.  The current

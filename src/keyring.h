@@ -46,6 +46,7 @@ extern bool ai_guard_key_has_priv(AgKey *key, int priv);
 extern void ai_guard_key_check_priv(AgKey *key, int priv);
 extern ag_cipher *ai_guard_key_cipher(AgKey *key, uint32 version);
 extern void ai_guard_check_decrypt_connection(void);
+extern bool ai_guard_master_key_configured(void);
 extern const uint8 *ai_guard_master_key_bytes(bool previous, const char **id);
 extern int	ai_guard_keyring_spi(const char *sql, int nargs, Oid *types,
 								 Datum *values, bool read_only);

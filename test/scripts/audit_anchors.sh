@@ -210,5 +210,12 @@ check "and verify_audit() says the entries before it cannot be verified" \
 	"$(psql -X -At -d $KEYDB -c 'SELECT intact, problem FROM ai_guard.verify_audit()' | sed 's/1 to [0-9]*/1 to N/')" \
 	"f|chain entries 1 to N cannot be verified: epoch 2 began without the previous chain key (a restore under another master key, or a master key changed without ai_guard.previous_master_key_file)"
 
+# without a master key nothing can be recorded: reads are refused, saying why
+psql -X -q -d postgres -c "ALTER SYSTEM SET ai_guard.master_key_file = ''" -c 'SELECT pg_reload_conf()' >/dev/null
+sleep 1
+expect 1 'DETAIL:  No master key is configured, and the audit chain is keyed with one' \
+	"without a master key a governed read is refused and the error says why" \
+	psql -X -v ON_ERROR_STOP=1 -d $DB -c "SET ai_guard.purpose = 'audit:nokey'" -c 'SELECT count(*) FROM t'
+
 echo "1..$n"
 exit $failed

@@ -134,17 +134,17 @@ check "an edit whose MACs are removed is found" "$(verify $db)" \
 
 fresh_db $db
 unprotected $db -c "UPDATE ai_guard.audit_epochs SET previous_verified = true"
-check "an edited key epoch is found" "$(verify $db)" "f||key epoch 1 was altered"
+check "an edited key epoch is found" "$(verify $db)" "f|key epoch 1 was altered"
 
 fresh_db $db
 unprotected $db -c "DELETE FROM ai_guard.audit_epochs"
 check "a deleted key epoch is found" "$(verify $db)" \
-	"f||key epoch 1 (chain entry 1) was deleted or belongs to another database"
+	"f|key epoch 1 (chain entry 1) was deleted or belongs to another database"
 
 fresh_db $db
 unprotected $db -c "UPDATE ai_guard.audit_state SET database_id = gen_random_uuid()::text"
 check "another audit identity (other keys) is found" "$(verify $db)" \
-	"f||key epoch 1 (chain entry 1) was deleted or belongs to another database"
+	"f|key epoch 1 (chain entry 1) was deleted or belongs to another database"
 
 # a model and the pulls it was trained on are changes of governance: chained
 fresh_db $db
@@ -154,7 +154,7 @@ check "a registered model is in the chain" \
 	"governance:model_pulls,governance:models"
 unprotected $db -c "UPDATE ai_guard.governance_log SET after = jsonb_set(after, '{version}', '\"2\"') WHERE catalog = 'models'"
 check "an edited model registration is found" "$(verify $db | sed 's/change [0-9]*/change N/')" \
-	"f||governance change N was altered"
+	"f|governance change N was altered"
 
 # a dump of the database works (pg_dump reads the governed table: a pull)
 out=$(PGOPTIONS='-c ai_guard.purpose=audit:backup' pg_dump -d $db 2>&1 >/dev/null; echo "status $?")
