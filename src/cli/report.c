@@ -323,7 +323,10 @@ cmd_report(int argc, char **argv)
 	/* the audit chain */
 	fputs("<h2>Audit chain</h2>\n", f);
 	res = report_query(conn, "the audit chain",
-					   "SELECT intact, records::text, coalesce(problem, '') FROM ai_guard.verify_audit()",
+					   "SELECT v.intact, v.records::text, coalesce(v.problem, ''), coalesce(v.epoch::text, ''),"
+					   " v.unkeyed::text, coalesce((SELECT e.public_key FROM ai_guard.audit_epochs e"
+					   "                             ORDER BY e.epoch DESC LIMIT 1), '')"
+					   " FROM ai_guard.verify_audit() v",
 					   0, NULL);
 	if (res == NULL)
 		ok = false;
@@ -341,6 +344,22 @@ cmd_report(int argc, char **argv)
 			html(f, PQgetvalue(res, 0, 2));
 		}
 		fputs(".</p>\n", f);
+		if (PQgetvalue(res, 0, 3)[0] != '\0')
+		{
+			/* what an auditor checks anchors against (ai-guard verify-chain) */
+			fputs("<p>Every entry carries a MAC under the chain key of its key epoch; this is epoch ", f);
+			html(f, PQgetvalue(res, 0, 3));
+			fputs(", whose heads are signed by the Ed25519 public key <code>", f);
+			html(f, PQgetvalue(res, 0, 5));
+			fputs("</code>", f);
+			if (strcmp(PQgetvalue(res, 0, 4), "0") != 0)
+			{
+				fputs(" (", f);
+				html(f, PQgetvalue(res, 0, 4));
+				fputs(" entries from before the chain was keyed)", f);
+			}
+			fputs(".</p>\n", f);
+		}
 		PQclear(res);
 	}
 

@@ -209,6 +209,7 @@ assert not p.ext, p.ext                                  # no external assets
 assert 'script' not in p.tags and 'link' not in p.tags and 'img' not in p.tags, set(p.tags)
 assert not re.search(r'url\(|@import', text), 'CSS loads nothing'
 assert 'INTACT' in text
+assert re.search(r'signed by the Ed25519 public key <code>[0-9a-f]{64}</code>', text)
 h2 = [e.text for e in root.iter('h2')]
 assert h2 == ['Audit chain', 'Pulls by purpose and role', 'PII columns accessed',
               'Refused reads', 'Changes of governance', 'Registered models'], h2

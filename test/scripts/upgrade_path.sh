@@ -64,6 +64,7 @@ check "version $oldest installs and takes data" "$?" "0"
 check "the old install is version $oldest" \
 	"$(psql -X -At -d $OLD -c "SELECT extversion FROM pg_extension WHERE extname = 'ai_guard'")" "$oldest"
 pulls_before=$(psql -X -At -d $OLD -c 'SELECT count(*) FROM ai_guard.pulls')
+entries_before=$(psql -X -At -d $OLD -c 'SELECT count(*) FROM ai_guard.audit_log')
 
 # ---- update through every step ----
 path=$(psql -X -At -d $OLD -c "SELECT path FROM pg_extension_update_paths('ai_guard') WHERE source = '$oldest' AND target = '$control_default'")
@@ -197,5 +198,10 @@ check "changes of governance after the update are on the record" \
 	"$(psql -X -At -d $OLD -c "SELECT count(*) > 0 FROM ai_guard.governance_changes WHERE object = 'public.up_copy'")" t
 check "the audit chain verifies across the update" \
 	"$(psql -X -At -d $OLD -c 'SELECT intact FROM ai_guard.verify_audit()')" t
+check "the chain is keyed from the first record after the update, binding the $entries_before entries before" \
+	"$(psql -X -At -d $OLD -c "SELECT e.epoch, e.unkeyed_before, e.started_seq, v.unkeyed FROM ai_guard.audit_epochs e, ai_guard.verify_audit() v")" \
+	"1|$entries_before|$((entries_before + 1))|$entries_before"
+check "the signed head of the updated chain" \
+	"$(psql -X -At -d $OLD -c "SELECT epoch, length(signature) FROM ai_guard.audit_head()")" "1|128"
 echo "1..$n"
 exit $fail
