@@ -315,6 +315,13 @@ ai_guard_signed_head(PG_FUNCTION_ARGS)
 	key_id = spi_text(0, 8);
 	signed_at = spi_text(0, 9);
 
+	/* the state is a table a superuser can change: nothing in it is trusted */
+	if (seq == NULL || head == NULL || updated_at == NULL || database_id == NULL ||
+		database_id[0] == '\0' || strlen(database_id) > DATABASE_ID_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the audit chain head is malformed, so it is not signed"),
+				 errhint("Run ai_guard.verify_audit().")));
 	key = epoch ? ai_guard_chain_key_by_id(database_id, key_id) : NULL;
 	if (epoch && key == NULL)
 		ereport(ERROR,

@@ -57,6 +57,7 @@
 #include "utils/wait_event.h"
 
 #include "audit_keys.h"
+#include "audit_tables.h"
 #include "audit_writer.h"
 #include "digest.h"
 #include "keyring.h"
@@ -71,6 +72,7 @@ StaticAssertDecl(AG_AUDIT_MAX_MSG == AG_AUDIT_MAX_MSG_BYTES, "the message limit 
 
 int			ai_guard_audit_failure = AG_AUDIT_FAILURE_REFUSE;
 static int	audit_timeout_ms = 10000;
+static int	audit_unkeyed_entries = 0;
 static int	writer_idle_exit_s = 10;
 static bool audit_restore = false;
 
@@ -211,6 +213,15 @@ ai_guard_audit_writer_init(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ai_guard.audit_unkeyed_entries",
+							"How many audit chain entries of this database were written before the chain was keyed.",
+							"0 for a database created at 0.3 or later; after an update from 0.2, the number its chain had (ALTER DATABASE ... SET). verify_audit() reports another number of entries without MACs as not intact.",
+							&audit_unkeyed_entries,
+							0, 0, INT_MAX,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("ai_guard.audit_writer_idle_exit",
 							"Seconds without work after which a database's audit writer exits.",
@@ -1221,6 +1232,7 @@ write_messages(char **msgs, bool *abandoned, int n, int64 *ids)
 			elog(ERROR, "SPI_connect failed");
 		PushActiveSnapshot(GetTransactionSnapshot());
 
+		ai_guard_check_audit_tables();
 		prepare_plans();
 		pgstat_report_activity(STATE_RUNNING, "writing audit records");
 		keyed = OidIsValid(get_relname_relid("audit_epochs",

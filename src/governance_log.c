@@ -257,6 +257,7 @@ static const char *const enforcement_settings[] = {
 	"ai_guard.audit_failure",
 	"ai_guard.row_membership",
 	"ai_guard.refuse_untrusted_functions",
+	"ai_guard.audit_unkeyed_entries",
 	NULL
 };
 

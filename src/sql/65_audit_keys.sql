@@ -172,6 +172,12 @@ BEGIN
 				                  r.seq, r.seq - 1, e.unkeyed_before);
 				RETURN;
 			END IF;
+			-- each epoch follows the key of the one before, with a new key
+			IF e.previous_key_id IS DISTINCT FROM v_key OR e.key_id = v_key THEN
+				broken_seq := r.seq;
+				problem := format('key epoch %s does not follow the key of the epoch before it', r.pull_id);
+				RETURN;
+			END IF;
 			-- the entries before are bound by this epoch's MACs only if the
 			-- writer verified them when it began, or their own key is held
 			IF v_key IS NOT NULL AND NOT v_held AND NOT e.previous_verified THEN
@@ -223,6 +229,13 @@ BEGIN
 	END IF;
 	IF v_seq > 0 AND NOT v_held THEN
 		problem := format('the chain''s current epoch %s is keyed by a master key this server does not hold', epoch);
+		RETURN;
+	END IF;
+	-- entries without MACs come only from before 0.3, as many as the
+	-- platform team recorded after its update (none on a newer database)
+	IF unkeyed <> coalesce(pg_catalog.current_setting('ai_guard.audit_unkeyed_entries', true), '0')::int8 THEN
+		problem := format('%s chain entries carry no MAC but ai_guard.audit_unkeyed_entries is %s: a database created at 0.3 has none; after an update from 0.2, set it to the number of entries the chain then had',
+		                  unkeyed, coalesce(pg_catalog.current_setting('ai_guard.audit_unkeyed_entries', true), '0'));
 		RETURN;
 	END IF;
 	IF v_lost > 0 THEN

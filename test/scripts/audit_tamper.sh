@@ -146,6 +146,58 @@ unprotected $db -c "UPDATE ai_guard.audit_state SET database_id = gen_random_uui
 check "another audit identity (other keys) is found" "$(verify $db)" \
 	"f|key epoch 1 (chain entry 1) was deleted or belongs to another database"
 
+# strip the keying: drop the epoch, renumber, remove every MAC, rehash; the
+# writer then keys the chain again as if it had been updated from 0.2
+fresh_db $db
+unprotected $db -c "DELETE FROM ai_guard.audit_log WHERE event = 'epoch'" -c 'DELETE FROM ai_guard.audit_epochs' \
+	-c 'UPDATE ai_guard.audit_log SET seq = seq - 1' -c "$(rehash true 0)" -c 'UPDATE ai_guard.audit_state SET seq = seq - 1'
+psql -X -q -d $db -o /dev/null -c "SET ai_guard.purpose = 'audit:after'" -c 'SELECT count(*) FROM t' -c 'SELECT ai_guard.audit_flush()'
+check "a chain stripped of its MACs is not intact on a database created at 0.3" "$(verify $db)" \
+	"f|10 chain entries carry no MAC but ai_guard.audit_unkeyed_entries is 0: a database created at 0.3 has none; after an update from 0.2, set it to the number of entries the chain then had"
+
+# a head a superuser nulled is refused, not a crash
+fresh_db $db
+out=$(psql -X -q -d $db -c 'ALTER TABLE ai_guard.audit_state DISABLE TRIGGER protect' \
+	-c 'ALTER TABLE ai_guard.audit_state ALTER head DROP NOT NULL' -c 'UPDATE ai_guard.audit_state SET head = NULL' \
+	-c 'SELECT * FROM ai_guard.audit_head()' 2>&1 | grep -E '^ERROR|terminated')
+check "a NULL head is reported as malformed" "$out" "ERROR:  the audit chain head is malformed, so it is not signed"
+
+# code attached to an audit table would run inside the writer (where writes
+# pass the protect trigger) and could swap what it MACs: the writer refuses
+fresh_db $db
+psql -X -q -d $db -v ON_ERROR_STOP=1 -o /dev/null <<'SQL'
+CREATE TABLE public.forged AS SELECT * FROM ai_guard.pulls WHERE pull_id = 2;
+UPDATE public.forged SET query = 'SELECT 1', rows = 1;
+CREATE FUNCTION public.swap() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	DELETE FROM ai_guard.pulls WHERE pull_id = 2;
+	RETURN (SELECT f FROM public.forged f);
+END $$;
+CREATE FUNCTION public.evil() RETURNS bool LANGUAGE plpgsql AS $$
+BEGIN DELETE FROM ai_guard.pulls WHERE pull_id = 2; RETURN true; END $$;
+CREATE FUNCTION public.evil_text() RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$;
+CREATE FUNCTION public.evil_imm(text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN RETURN $1; END $$;
+SQL
+read_once() {
+	psql -X -q -d $db -c "SET ai_guard.purpose = 'audit:attached'" -c 'SELECT count(*) FROM t' 2>&1 |
+		grep -c 'could not record the read'
+}
+for attach in \
+	"trigger|CREATE TRIGGER zz_swap BEFORE INSERT ON ai_guard.pulls FOR EACH ROW EXECUTE FUNCTION public.swap()|DROP TRIGGER zz_swap ON ai_guard.pulls" \
+	"rule|CREATE RULE zz_rule AS ON INSERT TO ai_guard.audit_log DO ALSO DELETE FROM ai_guard.pulls WHERE pull_id = 2|DROP RULE zz_rule ON ai_guard.audit_log" \
+	"check constraint|ALTER TABLE ai_guard.audit_epochs ADD CONSTRAINT zz_check CHECK (public.evil()) NOT VALID|ALTER TABLE ai_guard.audit_epochs DROP CONSTRAINT zz_check" \
+	"default|ALTER TABLE ai_guard.pulls ALTER COLUMN target SET DEFAULT public.evil_text()|ALTER TABLE ai_guard.pulls ALTER COLUMN target DROP DEFAULT" \
+	"index expression|CREATE INDEX zz_index ON ai_guard.governance_log (public.evil_imm(catalog))|DROP INDEX ai_guard.zz_index"; do
+	IFS='|' read -r what add drop <<<"$attach"
+	psql -X -q -d $db -v ON_ERROR_STOP=1 -c "$add"
+	check "code in a $what on an audit table stops the writer: the read is refused" "$(read_once)" 1
+	psql -X -q -d $db -v ON_ERROR_STOP=1 -c "$drop"
+	check "once the $what is gone, reads are recorded again" "$(read_once)" 0
+done
+check "and nothing was swapped" "$(verify $db)|$(psql -X -At -d $db -c 'SELECT query FROM ai_guard.pulls WHERE pull_id = 2')" \
+	"t|SELECT * FROM t WHERE id = 2;"
+
 # a model and the pulls it was trained on are changes of governance: chained
 fresh_db $db
 psql -X -q -d $db -o /dev/null -c "SELECT ai_guard.register_model('m', '1', ARRAY[1, 2]::bigint[])" -c 'SELECT ai_guard.audit_flush()'

@@ -196,6 +196,10 @@ check "a copy of a table tracked under $oldest is governed as derived" \
 	"$(psql -X -At -d $OLD -c "SELECT string_agg(reason, ',' ORDER BY reason) FROM ai_guard.governed_relations WHERE rel = 'public.up_copy'::regclass")" "derived,track"
 check "changes of governance after the update are on the record" \
 	"$(psql -X -At -d $OLD -c "SELECT count(*) > 0 FROM ai_guard.governance_changes WHERE object = 'public.up_copy'")" t
+check "until the platform team records how many entries had no MAC, the chain is not reported intact" \
+	"$(psql -X -At -d $OLD -c 'SELECT intact, problem FROM ai_guard.verify_audit()')" \
+	"f|$entries_before chain entries carry no MAC but ai_guard.audit_unkeyed_entries is 0: a database created at 0.3 has none; after an update from 0.2, set it to the number of entries the chain then had"
+psql -X -q -d $OLD -c "ALTER DATABASE $OLD SET ai_guard.audit_unkeyed_entries = $entries_before"
 check "the audit chain verifies across the update" \
 	"$(psql -X -At -d $OLD -c 'SELECT intact FROM ai_guard.verify_audit()')" t
 check "the chain is keyed from the first record after the update, binding the $entries_before entries before" \
