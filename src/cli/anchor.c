@@ -288,9 +288,125 @@ check_signature(const anchor *a, char **keys, int nkeys)
 	return true;
 }
 
+/*
+ * The raw chain, read and recomputed here rather than trusted to functions
+ * on the server (which a superuser can replace): every entry's hash is
+ * recomputed from its fields and its link checked, and the hashes of the
+ * anchored entries are kept.  Needs SELECT on ai_guard.audit_log; returns
+ * false (and says why) when the chain cannot be read or does not hold.
+ */
+typedef enum raw_result
+{
+	RAW_UNREADABLE,				/* no SELECT on ai_guard.audit_log */
+	RAW_BROKEN,
+	RAW_OK
+} raw_result;
+
+typedef struct raw_chain
+{
+	long long	entries;
+	int			nwanted;
+	long long  *wanted_seq;		/* anchored entries, and their hashes */
+	char	  **wanted_hash;
+} raw_chain;
+
+static raw_result
+walk_raw_chain(PGconn *conn, raw_chain *rc)
+{
+	PGresult   *res;
+	char		prev[65] = "";
+	long long	expect = 1;
+	bool		ok = true;
+
+	res = PQexec(conn, "SELECT c.relkind FROM pg_catalog.pg_class c"
+				 " WHERE c.oid = 'ai_guard.audit_log'::pg_catalog.regclass");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+		strcmp(PQgetvalue(res, 0, 0), "r") != 0)
+	{
+		printf("  the raw chain: ai_guard.audit_log IS NOT A TABLE\n");
+		PQclear(res);
+		return RAW_BROKEN;
+	}
+	PQclear(res);
+	PQclear(PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+	res = PQexec(conn, "DECLARE chain NO SCROLL CURSOR FOR"
+				 " SELECT seq, pull_id, event, content_hash, prev_hash, record_hash"
+				 " FROM ai_guard.audit_log ORDER BY seq");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		printf("  the raw chain could not be read (%s): checked through audit_entry_hash() only; grant SELECT on ai_guard.audit_log to check it here\n",
+			   cli_error_primary(res));
+		PQclear(res);
+		PQclear(PQexec(conn, "ROLLBACK"));
+		return RAW_UNREADABLE;
+	}
+	PQclear(res);
+	for (;;)
+	{
+		int			i,
+					n;
+
+		res = PQexec(conn, "FETCH 10000 FROM chain");
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		{
+			printf("  the raw chain could not be read: %s\n", cli_error_primary(res));
+			PQclear(res);
+			ok = false;
+			break;
+		}
+		n = PQntuples(res);
+		for (i = 0; i < n && ok; i++)
+		{
+			long long	seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+			const char *fields[4];
+			size_t		lens[4];
+			char		hash[65];
+			int			j,
+						k;
+
+			for (j = 0; j < 4; j++)
+			{
+				fields[j] = PQgetvalue(res, i, j);
+				lens[j] = (size_t) PQgetlength(res, i, j);
+			}
+			if (seq != expect)
+			{
+				printf("  the raw chain: entry %lld IS MISSING\n", expect);
+				ok = false;
+			}
+			else if (strcmp(PQgetvalue(res, i, 4), prev) != 0)
+			{
+				printf("  the raw chain: entry %lld DOES NOT LINK to the entry before it\n", seq);
+				ok = false;
+			}
+			else if (!ag_record_hash(prev, strlen(prev), fields, lens, 4, hash) ||
+					 strcmp(hash, PQgetvalue(res, i, 5)) != 0)
+			{
+				printf("  the raw chain: entry %lld WAS ALTERED (its hash does not recompute)\n", seq);
+				ok = false;
+			}
+			for (k = 0; ok && k < rc->nwanted; k++)
+				if (rc->wanted_seq[k] == seq)
+					rc->wanted_hash[k] = strdup(hash);
+			memcpy(prev, hash, sizeof(prev));
+			expect = seq + 1;
+		}
+		PQclear(res);
+		if (n == 0 || !ok)
+			break;
+	}
+	PQclear(PQexec(conn, "ROLLBACK"));
+	rc->entries = expect - 1;
+	if (!ok)
+		return RAW_BROKEN;
+	printf("  the raw chain: %lld entries, every hash recomputed here and linked\n", rc->entries);
+	return RAW_OK;
+}
+
 /* Online: chain entry seq still has the anchored hash. */
 static void
-check_online(PGconn *conn, const anchor *a, const char *database_id, long long head_seq)
+check_online(PGconn *conn, const anchor *a, const char *database_id, long long head_seq,
+			 const char *raw_hash, bool raw)
 {
 	const char *params[1];
 	char		seq[32];
@@ -305,7 +421,10 @@ check_online(PGconn *conn, const anchor *a, const char *database_id, long long h
 	}
 	snprintf(seq, sizeof(seq), "%lld", a->seq);
 	params[0] = seq;
-	hash = cli_query_value(conn, "SELECT ai_guard.audit_entry_hash($1::bigint)", 1, params);
+	if (raw)
+		hash = raw_hash ? strdup(raw_hash) : NULL;
+	else
+		hash = cli_query_value(conn, "SELECT ai_guard.audit_entry_hash($1::bigint)", 1, params);
 	if (hash == NULL)
 	{
 		printf("  %s: entry %lld IS GONE: the chain was truncated after this anchor (it ends at entry %lld)\n",
@@ -446,6 +565,8 @@ cmd_verify_chain(int argc, char **argv)
 		PGresult   *res;
 		char	   *database_id = NULL;
 		long long	head_seq = 0;
+		raw_chain	rc = {0};
+		raw_result	raw;
 
 		res = PQexec(conn, "SELECT (SELECT e.database_id FROM ai_guard.audit_epochs e"
 					 "          ORDER BY e.epoch DESC LIMIT 1),"
@@ -470,9 +591,18 @@ cmd_verify_chain(int argc, char **argv)
 			problems++;
 		}
 		PQclear(res);
+		rc.nwanted = list.n;
+		rc.wanted_seq = calloc(list.n, sizeof(long long));
+		rc.wanted_hash = calloc(list.n, sizeof(char *));
+		for (i = 0; i < list.n; i++)
+			rc.wanted_seq[i] = list.items[i].seq;
+		raw = walk_raw_chain(conn, &rc);
+		if (raw == RAW_BROKEN)
+			problems++;
 		for (i = 0; i < list.n; i++)
 			if (list.items[i].seq >= 0 && list.items[i].database_id && list.items[i].head)
-				check_online(conn, &list.items[i], database_id, head_seq);
+				check_online(conn, &list.items[i], database_id, head_seq,
+							 rc.wanted_hash[i], raw == RAW_OK);
 		free(database_id);
 		PQfinish(conn);
 	}

@@ -32,6 +32,7 @@ restore_keys() {
 	psql -X -q -d postgres -c 'ALTER SYSTEM RESET ai_guard.master_key_file' \
 		-c 'ALTER SYSTEM RESET ai_guard.previous_master_key_file' -c 'SELECT pg_reload_conf()' >/dev/null
 	for d in $DB $OTHER $KEYDB; do dropdb --if-exists -f $d 2>/dev/null; done
+	psql -X -q -d postgres -c 'DROP ROLE IF EXISTS regress_anchor_reader' 2>/dev/null
 	rm -rf "$W"
 }
 trap restore_keys EXIT
@@ -151,6 +152,23 @@ pull $DB 7
 pull $DB 8
 expect 1 'WAS REWRITTEN after it was anchored' "a truncated chain grown back over the anchor is reported" \
 	"$CLI" verify-chain -d $DB --anchors "$W/before-truncation" --public-key "$KEY"
+
+# functions on the server can be replaced by a superuser: verify-chain
+# reads the raw chain and recomputes it rather than trust them
+psql -X -q -d $DB -v ON_ERROR_STOP=1 -o /dev/null <<SQL
+CREATE TABLE public.old_hashes AS SELECT seq, record_hash FROM ai_guard.audit_log;
+CREATE OR REPLACE FUNCTION ai_guard.audit_entry_hash(seq bigint) RETURNS text
+LANGUAGE sql AS \$\$ SELECT h FROM (VALUES $(python3 -c 'import json,sys; print(",".join("(%d, %s)" % (a["seq"], repr(a["head"])) for a in map(json.loads, open(sys.argv[1]))))' "$W/before-truncation")) v(s, h) WHERE s = \$1 \$\$;
+CREATE OR REPLACE FUNCTION ai_guard.verify_audit(OUT intact bool, OUT records int8, OUT broken_seq int8,
+	OUT broken_pull_id int8, OUT problem text, OUT in_progress int8, OUT cut_off int8, OUT epoch int8,
+	OUT unkeyed int8) LANGUAGE sql AS \$\$ SELECT true, 100::int8, NULL::int8, NULL::int8, NULL::text, 0::int8, 0::int8, 1::int8, 0::int8 \$\$;
+SQL
+expect 1 'WAS REWRITTEN after it was anchored' "replaced audit_entry_hash() and verify_audit() do not fool verify-chain" \
+	"$CLI" verify-chain -d $DB --anchors "$W/before-truncation" --public-key "$KEY"
+psql -X -q -d $DB -c 'CREATE ROLE regress_anchor_reader LOGIN' -c 'GRANT USAGE ON SCHEMA ai_guard TO regress_anchor_reader' 2>/dev/null
+expect 0 'the raw chain could not be read .*: checked through audit_entry_hash\(\) only' "without SELECT on audit_log, verify-chain says it relies on the server's functions" \
+	"$CLI" verify-chain -d $DB -U regress_anchor_reader --anchors "$W/before-truncation" --public-key "$KEY"
+psql -X -q -d postgres -c 'DROP ROLE IF EXISTS regress_anchor_reader' 2>/dev/null
 
 # a master key change: a new epoch, verified under the previous key
 setup_db $DB
