@@ -13,6 +13,8 @@ GRANT SELECT ON demo.customers TO data_scientist;
 GRANT SELECT ON ai_guard.pulls, ai_guard.pulls_by_purpose, ai_guard.refused_reads,
       ai_guard.pii_access TO compliance_officer;
 GRANT EXECUTE ON FUNCTION ai_guard.verify_audit(), ai_guard.audit_head() TO compliance_officer;
+-- ... and the raw chain, which ai-guard verify-chain recomputes itself
+GRANT SELECT ON ai_guard.audit_log TO compliance_officer;
 
 -- A data scientist builds a churn training set.
 SET ROLE data_scientist;

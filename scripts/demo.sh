@@ -50,4 +50,13 @@ echo '  ...'
 (set -x; "$AG_BINDIR/ai-guard" report -U compliance_officer -o "$pull_dir/report.html")
 echo "report: $(wc -c <"$pull_dir/report.html") bytes of self-contained HTML"
 
+ag_say "demo: evidence that survives the DBA: a signed head kept outside, checked against the chain"
+(set -x; "$AG_BINDIR/ai-guard" anchor -U compliance_officer -o "$pull_dir/anchors.jsonl")
+key=$(psql -X -At -U compliance_officer -c 'SELECT ai_guard.audit_public_key()')
+(
+	set -x
+	"$AG_BINDIR/ai-guard" verify-chain -U compliance_officer --public-key "$key" \
+		--anchors "$pull_dir/anchors.jsonl" --anchors "$pull_dir/churn.copy.manifest.json"
+)
+
 ag_say "done: the throwaway cluster is stopped and removed"

@@ -424,7 +424,21 @@ check_online(PGconn *conn, const anchor *a, const char *database_id, long long h
 	if (raw)
 		hash = raw_hash ? strdup(raw_hash) : NULL;
 	else
-		hash = cli_query_value(conn, "SELECT ai_guard.audit_entry_hash($1::bigint)", 1, params);
+	{
+		PGresult   *res = PQexecParams(conn, "SELECT ai_guard.audit_entry_hash($1::bigint)",
+										   1, NULL, params, NULL, NULL, 0);
+
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		{
+			printf("  %s: entry %lld: CANNOT BE CHECKED ONLINE: %s (grant SELECT on ai_guard.audit_log)\n",
+				   a->where, a->seq, cli_error_primary(res));
+			PQclear(res);
+			problems++;
+			return;
+		}
+		hash = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? strdup(PQgetvalue(res, 0, 0)) : NULL;
+		PQclear(res);
+	}
 	if (hash == NULL)
 	{
 		printf("  %s: entry %lld IS GONE: the chain was truncated after this anchor (it ends at entry %lld)\n",

@@ -358,6 +358,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT a.record_hash FROM @extschema@.audit_log a WHERE a.seq = $1
 $$;
-GRANT EXECUTE ON FUNCTION @extschema@.audit_entry_hash(pg_catalog.int8) TO PUBLIC;
+-- not to PUBLIC: with the hashes of every entry, anyone could test guesses
+-- of what a row-membership entry holds (which rows someone's pull took)
+REVOKE ALL ON FUNCTION @extschema@.audit_entry_hash(pg_catalog.int8) FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.audit_entry_hash(pg_catalog.int8) IS
-'the hash of chain entry seq (NULL if there is none): what an anchor of that entry must still match (ai-guard verify-chain)';
+'the hash of chain entry seq (NULL if there is none): what an anchor of that entry must still match (ai-guard verify-chain); revoked from PUBLIC, grant it to compliance roles';

@@ -166,7 +166,10 @@ SQL
 expect 1 'WAS REWRITTEN after it was anchored' "replaced audit_entry_hash() and verify_audit() do not fool verify-chain" \
 	"$CLI" verify-chain -d $DB --anchors "$W/before-truncation" --public-key "$KEY"
 psql -X -q -d $DB -c 'CREATE ROLE regress_anchor_reader LOGIN' -c 'GRANT USAGE ON SCHEMA ai_guard TO regress_anchor_reader' 2>/dev/null
-expect 0 'the raw chain could not be read .*: checked through audit_entry_hash\(\) only' "without SELECT on audit_log, verify-chain says it relies on the server's functions" \
+expect 1 'CANNOT BE CHECKED ONLINE: permission denied for function audit_entry_hash' "a role that may not read the chain cannot check anchors online, and is told" \
+	"$CLI" verify-chain -d $DB -U regress_anchor_reader --anchors "$W/before-truncation" --public-key "$KEY"
+psql -X -q -d $DB -c 'GRANT EXECUTE ON FUNCTION ai_guard.audit_entry_hash(bigint) TO regress_anchor_reader'
+expect 0 'the raw chain could not be read .*: checked through audit_entry_hash\(\) only' "given audit_entry_hash() only, verify-chain says it relies on the server's function" \
 	"$CLI" verify-chain -d $DB -U regress_anchor_reader --anchors "$W/before-truncation" --public-key "$KEY"
 psql -X -q -d postgres -c 'DROP ROLE IF EXISTS regress_anchor_reader' 2>/dev/null
 
