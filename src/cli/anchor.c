@@ -302,13 +302,32 @@ typedef enum raw_result
 	RAW_OK
 } raw_result;
 
+/* the latest chain entry of a pull record, as the raw chain says */
+typedef struct pull_entry
+{
+	long long	pull_id;
+	long long	seq;
+	char		content_hash[65];
+} pull_entry;
+
 typedef struct raw_chain
 {
 	long long	entries;
+	long long	npulls;			/* pull-record entries, in chain order */
+	long long	cappulls;
+	pull_entry *pulls;
 	int			nwanted;
 	long long  *wanted_seq;		/* anchored entries, and their hashes */
 	char	  **wanted_hash;
 } raw_chain;
+
+/* chain entries that are not a write of a pull record */
+static bool
+is_side_event(const char *event)
+{
+	return strcmp(event, "members") == 0 || strcmp(event, "relation") == 0 ||
+		strcmp(event, "governance") == 0 || strcmp(event, "epoch") == 0;
+}
 
 static raw_result
 walk_raw_chain(PGconn *conn, raw_chain *rc)
@@ -328,7 +347,6 @@ walk_raw_chain(PGconn *conn, raw_chain *rc)
 		return RAW_BROKEN;
 	}
 	PQclear(res);
-	PQclear(PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
 	res = PQexec(conn, "DECLARE chain NO SCROLL CURSOR FOR"
 				 " SELECT seq, pull_id, event, content_hash, prev_hash, record_hash"
 				 " FROM ai_guard.audit_log ORDER BY seq");
@@ -337,7 +355,6 @@ walk_raw_chain(PGconn *conn, raw_chain *rc)
 		printf("  the raw chain could not be read (%s): checked through audit_entry_hash() only; grant SELECT on ai_guard.audit_log to check it here\n",
 			   cli_error_primary(res));
 		PQclear(res);
-		PQclear(PQexec(conn, "ROLLBACK"));
 		return RAW_UNREADABLE;
 	}
 	PQclear(res);
@@ -388,6 +405,20 @@ walk_raw_chain(PGconn *conn, raw_chain *rc)
 			for (k = 0; ok && k < rc->nwanted; k++)
 				if (rc->wanted_seq[k] == seq)
 					rc->wanted_hash[k] = strdup(hash);
+			if (ok && !is_side_event(fields[2]))
+			{
+				pull_entry *pe;
+
+				if (rc->npulls == rc->cappulls)
+				{
+					rc->cappulls = rc->cappulls ? 2 * rc->cappulls : 1024;
+					rc->pulls = realloc(rc->pulls, rc->cappulls * sizeof(pull_entry));
+				}
+				pe = &rc->pulls[rc->npulls++];
+				pe->pull_id = strtoll(fields[1], NULL, 10);
+				pe->seq = seq;
+				snprintf(pe->content_hash, sizeof(pe->content_hash), "%s", fields[3]);
+			}
 			memcpy(prev, hash, sizeof(prev));
 			expect = seq + 1;
 		}
@@ -395,12 +426,138 @@ walk_raw_chain(PGconn *conn, raw_chain *rc)
 		if (n == 0 || !ok)
 			break;
 	}
-	PQclear(PQexec(conn, "ROLLBACK"));
 	rc->entries = expect - 1;
 	if (!ok)
 		return RAW_BROKEN;
 	printf("  the raw chain: %lld entries, every hash recomputed here and linked\n", rc->entries);
 	return RAW_OK;
+}
+
+static int
+by_pull_then_seq(const void *a, const void *b)
+{
+	const pull_entry *x = a;
+	const pull_entry *y = b;
+
+	if (x->pull_id != y->pull_id)
+		return x->pull_id < y->pull_id ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * The canonical fields of a pull record, as ai_guard._pull_fields() gives
+ * them, written out here so that a replaced server function cannot change
+ * what is hashed.
+ */
+static const char *pull_fields_sql =
+"DECLARE pulls NO SCROLL CURSOR FOR SELECT"
+" p.pull_id::text, p.status, p.kind,"
+" pg_catalog.to_char(pg_catalog.timezone('UTC', p.started_at), 'YYYY-MM-DD\"T\"HH24:MI:SS.US'),"
+" pg_catalog.to_char(pg_catalog.timezone('UTC', p.ended_at), 'YYYY-MM-DD\"T\"HH24:MI:SS.US'),"
+" p.session_role::text, p.\"current_role\"::text, p.client_addr::text,"
+" p.application_name, p.backend_pid::text, p.database::text, p.purpose,"
+" p.query, p.client_query, p.query_id::text, p.nesting_level::text,"
+" p.param_count::text, p.param_types::text, p.relations::text,"
+" p.columns_returned::text, p.columns_filtered::text, p.columns_pii::text,"
+" p.columns_encrypted::text, p.masks::text, p.target, p.rows::text,"
+" p.bytes::text, p.digest, p.snapshot_xmin::text, p.snapshot_xmax::text,"
+" p.snapshot_xip::text, p.detail, p.rows_read::text"
+" FROM ai_guard.pulls p ORDER BY p.pull_id";
+#define PULL_FIELDS 33			/* the last one, rows_read, only when set */
+
+/*
+ * Every pull record hashes to the content of its latest chain entry, and
+ * every pull the chain has is there: computed here from the raw rows.
+ */
+static void
+check_pull_records(PGconn *conn, raw_chain *rc)
+{
+	PGresult   *res;
+	long long	i,
+				n = 0,
+				next = 0;
+	long long	checked = 0;
+	bool		ok = true;
+
+	/* the latest entry of each pull: sorted by pull, then chain order */
+	qsort(rc->pulls, rc->npulls, sizeof(pull_entry), by_pull_then_seq);
+	for (i = 0; i < rc->npulls; i++)
+	{
+		if (i + 1 < rc->npulls && rc->pulls[i + 1].pull_id == rc->pulls[i].pull_id)
+			continue;
+		rc->pulls[n++] = rc->pulls[i];
+	}
+	res = PQexec(conn, pull_fields_sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		printf("  pull records not checked here (%s): grant SELECT on ai_guard.pulls to check them\n",
+			   cli_error_primary(res));
+		PQclear(res);
+		return;
+	}
+	PQclear(res);
+	for (;;)
+	{
+		int			r,
+					rows;
+
+		res = PQexec(conn, "FETCH 10000 FROM pulls");
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		{
+			printf("  pull records could not be read: %s\n", cli_error_primary(res));
+			problems++;
+			PQclear(res);
+			break;
+		}
+		rows = PQntuples(res);
+		for (r = 0; r < rows; r++)
+		{
+			const char *fields[PULL_FIELDS];
+			size_t		lens[PULL_FIELDS];
+			int			nf = PQgetisnull(res, r, PULL_FIELDS - 1) ? PULL_FIELDS - 1 : PULL_FIELDS;
+			long long	pull_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+			char		hash[65];
+			int			f;
+
+			for (f = 0; f < nf; f++)
+			{
+				fields[f] = PQgetisnull(res, r, f) ? NULL : PQgetvalue(res, r, f);
+				lens[f] = (size_t) PQgetlength(res, r, f);
+			}
+			while (next < n && rc->pulls[next].pull_id < pull_id)
+			{
+				printf("  pull %lld WAS DELETED (the chain has it)\n", rc->pulls[next++].pull_id);
+				ok = false;
+			}
+			if (next >= n || rc->pulls[next].pull_id != pull_id)
+			{
+				printf("  pull %lld HAS NO CHAIN ENTRY\n", pull_id);
+				ok = false;
+				continue;
+			}
+			if (!ag_record_hash("", 0, fields, lens, nf, hash) ||
+				strcmp(hash, rc->pulls[next].content_hash) != 0)
+			{
+				printf("  pull %lld WAS ALTERED after chain entry %lld (its fields, hashed here, differ)\n",
+					   pull_id, rc->pulls[next].seq);
+				ok = false;
+			}
+			next++;
+			checked++;
+		}
+		PQclear(res);
+		if (rows == 0)
+			break;
+	}
+	for (; next < n; next++)
+	{
+		printf("  pull %lld WAS DELETED (the chain has it)\n", rc->pulls[next].pull_id);
+		ok = false;
+	}
+	if (ok)
+		printf("  the pull records: %lld, each hashed here to its latest chain entry\n", checked);
+	else
+		problems++;
 }
 
 /* Online: chain entry seq still has the anchored hash. */
@@ -610,9 +767,14 @@ cmd_verify_chain(int argc, char **argv)
 		rc.wanted_hash = calloc(list.n, sizeof(char *));
 		for (i = 0; i < list.n; i++)
 			rc.wanted_seq[i] = list.items[i].seq;
+		/* the chain and the records, in one snapshot */
+		PQclear(PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
 		raw = walk_raw_chain(conn, &rc);
 		if (raw == RAW_BROKEN)
 			problems++;
+		if (raw == RAW_OK)
+			check_pull_records(conn, &rc);
+		PQclear(PQexec(conn, "ROLLBACK"));
 		for (i = 0; i < list.n; i++)
 			if (list.items[i].seq >= 0 && list.items[i].database_id && list.items[i].head)
 				check_online(conn, &list.items[i], database_id, head_seq,

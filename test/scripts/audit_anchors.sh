@@ -165,6 +165,17 @@ CREATE OR REPLACE FUNCTION ai_guard.verify_audit(OUT intact bool, OUT records in
 SQL
 expect 1 'WAS REWRITTEN after it was anchored' "replaced audit_entry_hash() and verify_audit() do not fool verify-chain" \
 	"$CLI" verify-chain -d $DB --anchors "$W/before-truncation" --public-key "$KEY"
+# a pull's content edited under a replaced _pull_fields(), the chain kept
+psql -X -q -d $DB -v ON_ERROR_STOP=1 -o /dev/null <<'SQL'
+CREATE TABLE public.saved_fields AS SELECT p.pull_id, ai_guard._pull_fields(p) AS f FROM ai_guard.pulls p;
+CREATE OR REPLACE FUNCTION ai_guard._pull_fields(p ai_guard.pulls) RETURNS text[]
+LANGUAGE sql STABLE AS $$ SELECT f FROM public.saved_fields s WHERE s.pull_id = p.pull_id $$;
+ALTER TABLE ai_guard.pulls DISABLE TRIGGER protect;
+UPDATE ai_guard.pulls SET purpose = 'audit:innocent' WHERE pull_id = 1;
+ALTER TABLE ai_guard.pulls ENABLE ALWAYS TRIGGER protect;
+SQL
+expect 1 'pull 1 WAS ALTERED after chain entry' "a record edited under a replaced _pull_fields() is found: verify-chain hashes the raw record itself" \
+	"$CLI" verify-chain -d $DB --anchors "$W/anchors" --public-key "$KEY"
 psql -X -q -d $DB -c 'CREATE ROLE regress_anchor_reader LOGIN' -c 'GRANT USAGE ON SCHEMA ai_guard TO regress_anchor_reader' 2>/dev/null
 expect 1 'CANNOT BE CHECKED ONLINE: permission denied for function audit_entry_hash' "a role that may not read the chain cannot check anchors online, and is told" \
 	"$CLI" verify-chain -d $DB -U regress_anchor_reader --anchors "$W/before-truncation" --public-key "$KEY"
