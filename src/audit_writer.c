@@ -59,6 +59,7 @@
 #include "audit_keys.h"
 #include "audit_tables.h"
 #include "audit_writer.h"
+#include "canonical.h"
 #include "digest.h"
 #include "keyring.h"
 
@@ -557,6 +558,10 @@ static char chain_head[AG_SHA256_HEX_LEN + 1];
 static const AgChainKey *chain_key;
 static char chain_database_id[64];
 static int64 epoch_seen_at_seq = -1;
+
+/* the head this writer left: a head it did not write is checked first */
+static int64 written_seq = -1;
+static char written_head[AG_SHA256_HEX_LEN + 1];
 static int64 epoch_number;
 static char epoch_key_id[AG_CHAIN_KEY_ID_LEN + 1];
 static SPIPlanPtr refuse_plan = NULL;
@@ -589,6 +594,22 @@ writer_detach(int code, Datum arg)
 	"('2000-01-01 00:00:00+00'::pg_catalog.timestamptz + $" #n \
 	"::pg_catalog.int8 * '1 microsecond'::pg_catalog.interval)"
 
+/* whether the pulls table has rows_read (0.2 on) */
+static bool
+has_rows_read(void)
+{
+	Oid			pulls = get_relname_relid("pulls", get_namespace_oid("ai_guard", false));
+
+	return get_attnum(pulls, "rows_read") != InvalidAttrNumber;
+}
+
+/* the canonical fields of a pull record, for this schema (canonical.h) */
+static const char *
+pull_fields(void)
+{
+	return has_rows_read() ? AG_PULL_FIELDS : AG_PULL_FIELDS_V01;
+}
+
 static void
 prepare_plans(void)
 {
@@ -600,8 +621,8 @@ prepare_plans(void)
 
 	if (insert_plan == NULL)
 	{
-		insert_plan = SPI_prepare(
-								  "INSERT INTO ai_guard.pulls (status, kind, started_at, session_role,"
+		insert_plan = SPI_prepare(psprintf(
+								  "INSERT INTO ai_guard.pulls AS p (status, kind, started_at, session_role,"
 								  " \"current_role\", client_addr, application_name, backend_pid, database,"
 								  " purpose, query, client_query, query_id, nesting_level, param_count,"
 								  " param_types, relations, columns_returned, columns_filtered,"
@@ -615,7 +636,7 @@ prepare_plans(void)
 								  " $21::pg_catalog.text[], $22::pg_catalog.text[], $23,"
 								  " $24::pg_catalog.int8, $25::pg_catalog.int8, $26::pg_catalog.int8[],"
 								  " $27, " TS_SQL(28) ")"
-								  " RETURNING pull_id, ai_guard._record_hash('', ai_guard._pull_fields(pulls.*))",
+								  " RETURNING p.pull_id, %s", pull_fields()),
 								  AG_START_NFIELDS, types);
 		if (insert_plan == NULL)
 			elog(ERROR, "could not prepare the audit insert: %s",
@@ -624,17 +645,15 @@ prepare_plans(void)
 	}
 	if (finish_plan == NULL)
 	{
-		Oid			pulls = get_relname_relid("pulls", get_namespace_oid("ai_guard", false));
-
 		/* rows_read came with 0.2; a 0.1 schema records the rest */
 		finish_plan = SPI_prepare(psprintf(
-										   "UPDATE ai_guard.pulls SET status = $2, ended_at = " TS_SQL(3) ","
+										   "UPDATE ai_guard.pulls AS p SET status = $2, ended_at = " TS_SQL(3) ","
 										   " rows = $4::pg_catalog.int8, bytes = $5::pg_catalog.int8,"
-										   " digest = $6, detail = COALESCE($7, detail)%s"
-										   " WHERE pull_id = $1::pg_catalog.int8 AND status = 'started'"
-										   " RETURNING pull_id, ai_guard._record_hash('', ai_guard._pull_fields(pulls.*))",
-										   get_attnum(pulls, "rows_read") != InvalidAttrNumber ?
-										   ", rows_read = $8::pg_catalog.jsonb" : ""),
+										   " digest = $6, detail = COALESCE($7, p.detail)%s"
+										   " WHERE p.pull_id = $1::pg_catalog.int8 AND p.status = 'started'"
+										   " RETURNING p.pull_id, %s",
+										   has_rows_read() ? ", rows_read = $8::pg_catalog.jsonb" : "",
+										   pull_fields()),
 								  AG_FINISH_NFIELDS, types);
 		if (finish_plan == NULL)
 			elog(ERROR, "could not prepare the audit update: %s",
@@ -645,11 +664,11 @@ prepare_plans(void)
 	{
 		Oid			rtypes[1] = {INT8OID};
 
-		refuse_plan = SPI_prepare("UPDATE ai_guard.pulls SET status = 'refused',"
-								  " ended_at = pg_catalog.clock_timestamp(),"
-								  " detail = 'audit record not committed within ai_guard.audit_timeout'"
-								  " WHERE pull_id = $1 AND status = 'started'"
-								  " RETURNING pull_id, ai_guard._record_hash('', ai_guard._pull_fields(pulls.*))",
+		refuse_plan = SPI_prepare(psprintf("UPDATE ai_guard.pulls AS p SET status = 'refused',"
+										   " ended_at = pg_catalog.clock_timestamp(),"
+										   " detail = 'audit record not committed within ai_guard.audit_timeout'"
+										   " WHERE p.pull_id = $1 AND p.status = 'started'"
+										   " RETURNING p.pull_id, %s", pull_fields()),
 								  1, rtypes);
 		if (refuse_plan == NULL)
 			elog(ERROR, "could not prepare the audit refusal: %s",
@@ -721,14 +740,13 @@ prepare_membership_plans(void)
 		{TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BYTEAOID};
 
 		/* the row ids arrive as raw bytes: the field is bound as bytea */
-		members_plan = SPI_prepare("INSERT INTO ai_guard.pull_members"
+		members_plan = SPI_prepare("INSERT INTO ai_guard.pull_members AS m"
 								   " (pull_id, relation, segment, row_count, first_row_id,"
 								   " last_row_id, row_ids)"
 								   " VALUES ($1::pg_catalog.int8, $2, $3::pg_catalog.int8,"
 								   " $4::pg_catalog.int8, $5::pg_catalog.int8,"
 								   " $6::pg_catalog.int8, $7)"
-								   " RETURNING pull_id, ai_guard._record_hash('',"
-								   " ai_guard._members_fields(pull_members.*))",
+								   " RETURNING m.pull_id, " AG_MEMBERS_FIELDS,
 								   AG_MEMBERS_NFIELDS, mtypes);
 		if (members_plan == NULL)
 			elog(ERROR, "could not prepare the membership insert: %s",
@@ -737,12 +755,11 @@ prepare_membership_plans(void)
 	}
 	if (relation_plan == NULL)
 	{
-		relation_plan = SPI_prepare("INSERT INTO ai_guard.pull_relations"
+		relation_plan = SPI_prepare("INSERT INTO ai_guard.pull_relations AS r"
 									" (pull_id, relation, membership, reason, row_count, batches)"
 									" VALUES ($1::pg_catalog.int8, $2, $3, $4,"
 									" $5::pg_catalog.int8, $6::pg_catalog.int8[])"
-									" RETURNING pull_id, ai_guard._record_hash('',"
-									" ai_guard._relation_fields(pull_relations.*))",
+									" RETURNING r.pull_id, " AG_RELATION_FIELDS,
 									AG_RELATION_NFIELDS, types);
 		if (relation_plan == NULL)
 			elog(ERROR, "could not prepare the membership insert: %s",
@@ -762,14 +779,13 @@ prepare_governance_plan(void)
 		return;
 	for (i = 0; i < AG_GOVERNANCE_NFIELDS; i++)
 		types[i] = TEXTOID;
-	governance_plan = SPI_prepare("INSERT INTO ai_guard.governance_log"
+	governance_plan = SPI_prepare("INSERT INTO ai_guard.governance_log AS g"
 								  " (changed_at, session_role, \"current_role\", backend_pid, xid,"
 								  " catalog, operation, object, before, after, reason, query)"
 								  " VALUES (" TS_SQL(1) ", $2::pg_catalog.name, $3::pg_catalog.name,"
 								  " $4::pg_catalog.int4, $5::pg_catalog.xid8, $6, $7, $8,"
 								  " $9::pg_catalog.jsonb, $10::pg_catalog.jsonb, $11, $12)"
-								  " RETURNING change_id, ai_guard._record_hash('',"
-								  " ai_guard._governance_fields(governance_log.*))",
+								  " RETURNING g.change_id, " AG_GOVERNANCE_FIELDS,
 								  AG_GOVERNANCE_NFIELDS, types);
 	if (governance_plan == NULL)
 		elog(ERROR, "could not prepare the governance log insert: %s",
@@ -811,6 +827,35 @@ decode_fields(const char *msg, Datum *values, char *nulls, int max)
 	return hdr->nfields;
 }
 
+/* The chain hash of a text array of fields after prev (ag_record_hash). */
+static bool
+hash_fields(ArrayType *arr, const char *prev, size_t prevlen, char *out)
+{
+	Datum	   *elems;
+	bool	   *elnulls;
+	int			n;
+	const char **fields;
+	size_t	   *lens;
+	int			i;
+
+	if (ARR_ELEMTYPE(arr) != TEXTOID)
+		return false;
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &elnulls, &n);
+	fields = palloc0(sizeof(char *) * Max(n, 1));
+	lens = palloc0(sizeof(size_t) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		text	   *t;
+
+		if (elnulls[i])
+			continue;
+		t = DatumGetTextPP(elems[i]);
+		fields[i] = VARDATA_ANY(t);
+		lens[i] = VARSIZE_ANY_EXHDR(t);
+	}
+	return ag_record_hash(prev, prevlen, fields, lens, n, out);
+}
+
 /*
  * Appends the state of a pull record just written (its content hash came
  * back from the statement's RETURNING) to the chain.
@@ -823,6 +868,8 @@ chain_append(Datum event, bool pull_record)
 	int64		pull_id;
 	char		mac[AG_CHAIN_MAC_HEX_LEN + 1];
 	char	   *content;
+	char		content_buf[AG_SHA256_HEX_LEN + 1];
+	Datum		fields_datum;
 	char		seqtxt[32];
 	char		idtxt[32];
 	const char *fields[4];
@@ -835,9 +882,11 @@ chain_append(Datum event, bool pull_record)
 		return;					/* nothing was written */
 	pull_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 										  SPI_tuptable->tupdesc, 1, &isnull));
-	content = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	if (content == NULL)
-		elog(ERROR, "audit record %lld has no content hash", (long long) pull_id);
+	/* the record's canonical fields, hashed here (no SQL function decides) */
+	fields_datum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (isnull || !hash_fields(DatumGetArrayTypeP(fields_datum), "", 0, content_buf))
+		elog(ERROR, "could not hash audit record %lld", (long long) pull_id);
+	content = content_buf;
 
 	chain_seq++;
 	snprintf(seqtxt, sizeof(seqtxt), INT64_FORMAT, chain_seq);
@@ -1011,6 +1060,21 @@ chain_choose_key(void)
 	load_epoch();
 	if (epoch_number > 0 && strcmp(epoch_key_id, current->key_id) == 0)
 	{
+		/*
+		 * Extend only a head whose MAC verifies: else an entry SQL forged
+		 * would be bound by the MACs of what follows, and signed heads would
+		 * vouch for it.  A forged chain stops the writer (fail closed) until
+		 * the chain is restored, or a new master key begins an unverified
+		 * epoch that says so.
+		 */
+		if (chain_seq > 0 &&
+			!(chain_seq == written_seq && strcmp(chain_head, written_head) == 0) &&
+			!last_entry_verifies(current))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("the audit chain head (entry %lld) does not verify, so the audit writer does not extend it",
+							(long long) chain_seq),
+					 errhint("Run ai_guard.verify_audit().")));
 		chain_key = current;
 		return;
 	}
@@ -1044,12 +1108,11 @@ chain_choose_key(void)
 	args[6] = Int64GetDatum(epoch_number == 0 ? chain_seq : 0);
 	args[7] = CStringGetTextDatum(reason);
 	args[8] = Int64GetDatum(chain_seq + 1);
-	rc = SPI_execute_with_args("INSERT INTO ai_guard.audit_epochs (epoch, database_id, key_id,"
+	rc = SPI_execute_with_args("INSERT INTO ai_guard.audit_epochs AS e (epoch, database_id, key_id,"
 							   " public_key, previous_key_id, previous_verified, unkeyed_before,"
 							   " reason, started_at, started_seq)"
 							   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.now(), $9)"
-							   " RETURNING epoch, ai_guard._record_hash('',"
-							   " ai_guard._epoch_fields(audit_epochs.*))",
+							   " RETURNING e.epoch, " AG_EPOCH_FIELDS,
 							   9, types, args, nulls, false, 0);
 	if (rc != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not begin audit key epoch: %s", SPI_result_code_string(rc));
@@ -1091,7 +1154,11 @@ chain_end(bool existed, int64 first_seq)
 	if (rc < 0)
 		elog(ERROR, "could not update the audit chain head: %s", SPI_result_code_string(rc));
 	if (chain_key)
+	{
 		epoch_seen_at_seq = chain_seq;	/* what it saw still holds */
+		written_seq = chain_seq;
+		strlcpy(written_head, chain_head, sizeof(written_head));
+	}
 }
 
 static bool
@@ -1494,33 +1561,13 @@ ai_guard_record_hash(PG_FUNCTION_ARGS)
 {
 	text	   *prev = PG_GETARG_TEXT_PP(0);
 	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
-	Datum	   *elems;
-	bool	   *elnulls;
-	int			n;
-	const char **fields;
-	size_t	   *lens;
 	char		out[AG_SHA256_HEX_LEN + 1];
-	int			i;
 
 	if (ARR_ELEMTYPE(arr) != TEXTOID)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("fields must be a text array")));
-	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &elnulls, &n);
-	fields = palloc0(sizeof(char *) * Max(n, 1));
-	lens = palloc0(sizeof(size_t) * Max(n, 1));
-	for (i = 0; i < n; i++)
-	{
-		text	   *t;
-
-		if (elnulls[i])
-			continue;
-		t = DatumGetTextPP(elems[i]);
-		fields[i] = VARDATA_ANY(t);
-		lens[i] = VARSIZE_ANY_EXHDR(t);
-	}
-	if (!ag_record_hash(VARDATA_ANY(prev), VARSIZE_ANY_EXHDR(prev),
-						fields, lens, n, out))
+	if (!hash_fields(arr, VARDATA_ANY(prev), VARSIZE_ANY_EXHDR(prev), out))
 		ereport(ERROR,
 				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 				 errmsg("could not compute SHA-256")));

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "canonical.h"
 #include "json.h"
 #include "sign.h"
 
@@ -302,11 +303,12 @@ typedef enum raw_result
 	RAW_OK
 } raw_result;
 
-/* the latest chain entry of a pull record, as the raw chain says */
+/* a chain entry of a record (a pull, a change of governance, an epoch) */
 typedef struct pull_entry
 {
-	long long	pull_id;
+	long long	pull_id;		/* the record's id */
 	long long	seq;
+	char		event[12];
 	char		content_hash[65];
 } pull_entry;
 
@@ -316,6 +318,10 @@ typedef struct raw_chain
 	long long	npulls;			/* pull-record entries, in chain order */
 	long long	cappulls;
 	pull_entry *pulls;
+	long long	nchanges;		/* governance and epoch entries */
+	long long	capchanges;
+	pull_entry *changes;
+	char		last_hash[65];
 	int			nwanted;
 	long long  *wanted_seq;		/* anchored entries, and their hashes */
 	char	  **wanted_hash;
@@ -327,6 +333,24 @@ is_side_event(const char *event)
 {
 	return strcmp(event, "members") == 0 || strcmp(event, "relation") == 0 ||
 		strcmp(event, "governance") == 0 || strcmp(event, "epoch") == 0;
+}
+
+static void
+add_entry(pull_entry **list, long long *n, long long *cap, const char *id,
+		  long long seq, const char *event, const char *content_hash)
+{
+	pull_entry *pe;
+
+	if (*n == *cap)
+	{
+		*cap = *cap ? 2 * *cap : 1024;
+		*list = realloc(*list, *cap * sizeof(pull_entry));
+	}
+	pe = &(*list)[(*n)++];
+	pe->pull_id = strtoll(id, NULL, 10);
+	pe->seq = seq;
+	snprintf(pe->event, sizeof(pe->event), "%s", event);
+	snprintf(pe->content_hash, sizeof(pe->content_hash), "%s", content_hash);
 }
 
 static raw_result
@@ -405,20 +429,12 @@ walk_raw_chain(PGconn *conn, raw_chain *rc)
 			for (k = 0; ok && k < rc->nwanted; k++)
 				if (rc->wanted_seq[k] == seq)
 					rc->wanted_hash[k] = strdup(hash);
-			if (ok && !is_side_event(fields[2]))
-			{
-				pull_entry *pe;
-
-				if (rc->npulls == rc->cappulls)
-				{
-					rc->cappulls = rc->cappulls ? 2 * rc->cappulls : 1024;
-					rc->pulls = realloc(rc->pulls, rc->cappulls * sizeof(pull_entry));
-				}
-				pe = &rc->pulls[rc->npulls++];
-				pe->pull_id = strtoll(fields[1], NULL, 10);
-				pe->seq = seq;
-				snprintf(pe->content_hash, sizeof(pe->content_hash), "%s", fields[3]);
-			}
+			if (ok && (!is_side_event(fields[2]) || strcmp(fields[2], "governance") == 0 ||
+					   strcmp(fields[2], "epoch") == 0))
+				add_entry(!is_side_event(fields[2]) ? &rc->pulls : &rc->changes,
+						  !is_side_event(fields[2]) ? &rc->npulls : &rc->nchanges,
+						  !is_side_event(fields[2]) ? &rc->cappulls : &rc->capchanges,
+						  fields[1], seq, fields[2], fields[3]);
 			memcpy(prev, hash, sizeof(prev));
 			expect = seq + 1;
 		}
@@ -427,14 +443,74 @@ walk_raw_chain(PGconn *conn, raw_chain *rc)
 			break;
 	}
 	rc->entries = expect - 1;
+	memcpy(rc->last_hash, prev, sizeof(prev));
 	if (!ok)
 		return RAW_BROKEN;
 	printf("  the raw chain: %lld entries, every hash recomputed here and linked\n", rc->entries);
 	return RAW_OK;
 }
 
+/*
+ * A cursor over the canonical fields of a table's records (canonical.h),
+ * one column per field and their number last: fields are hashed here, with
+ * the expressions written out in this program, not by a server function.
+ */
+static bool
+declare_fields(PGconn *conn, const char *fields_sql, const char *from, int nmax)
+{
+	char		sql[8192];
+	int			len;
+	int			i;
+	PGresult   *res;
+
+	len = snprintf(sql, sizeof(sql), "DECLARE recs NO SCROLL CURSOR FOR SELECT ");
+	for (i = 1; i <= nmax; i++)
+		len += snprintf(sql + len, sizeof(sql) - len, "s.f[%d], ", i);
+	snprintf(sql + len, sizeof(sql) - len,
+			 "pg_catalog.cardinality(s.f) FROM (SELECT %s AS f FROM %s) s"
+			 " ORDER BY (s.f[1])::pg_catalog.int8", fields_sql, from);
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		printf("  %s not checked here (%s): grant SELECT on it to check it\n",
+			   from, cli_error_primary(res));
+		PQclear(res);
+		return false;
+	}
+	PQclear(res);
+	return true;
+}
+
+/* the hash of row r's fields; with as_started, of the pull as it started */
+static void
+hash_row(const PGresult *res, int r, int nmax, bool as_started, char hash[65])
+{
+	const char *fields[64];
+	size_t		lens[64];
+	int			nf = atoi(PQgetvalue(res, r, nmax));
+	int			f;
+
+	if (nf > nmax)
+		nf = nmax;
+	for (f = 0; f < nf; f++)
+	{
+		fields[f] = PQgetisnull(res, r, f) ? NULL : PQgetvalue(res, r, f);
+		lens[f] = (size_t) PQgetlength(res, r, f);
+	}
+	if (as_started)
+	{
+		/* the outcome's fields unset: status, ended_at, rows, bytes, digest, detail */
+		fields[1] = "started";
+		lens[1] = 7;
+		fields[4] = fields[25] = fields[26] = fields[27] = fields[31] = NULL;
+		nf = 32;				/* and no rows_read */
+	}
+	if (!ag_record_hash("", 0, fields, lens, nf, hash))
+		hash[0] = '\0';
+}
+
 static int
-by_pull_then_seq(const void *a, const void *b)
+by_id_then_seq(const void *a, const void *b)
 {
 	const pull_entry *x = a;
 	const pull_entry *y = b;
@@ -445,119 +521,194 @@ by_pull_then_seq(const void *a, const void *b)
 }
 
 /*
- * The canonical fields of a pull record, as ai_guard._pull_fields() gives
- * them, written out here so that a replaced server function cannot change
- * what is hashed.
- */
-static const char *pull_fields_sql =
-"DECLARE pulls NO SCROLL CURSOR FOR SELECT"
-" p.pull_id::text, p.status, p.kind,"
-" pg_catalog.to_char(pg_catalog.timezone('UTC', p.started_at), 'YYYY-MM-DD\"T\"HH24:MI:SS.US'),"
-" pg_catalog.to_char(pg_catalog.timezone('UTC', p.ended_at), 'YYYY-MM-DD\"T\"HH24:MI:SS.US'),"
-" p.session_role::text, p.\"current_role\"::text, p.client_addr::text,"
-" p.application_name, p.backend_pid::text, p.database::text, p.purpose,"
-" p.query, p.client_query, p.query_id::text, p.nesting_level::text,"
-" p.param_count::text, p.param_types::text, p.relations::text,"
-" p.columns_returned::text, p.columns_filtered::text, p.columns_pii::text,"
-" p.columns_encrypted::text, p.masks::text, p.target, p.rows::text,"
-" p.bytes::text, p.digest, p.snapshot_xmin::text, p.snapshot_xmax::text,"
-" p.snapshot_xip::text, p.detail, p.rows_read::text"
-" FROM ai_guard.pulls p ORDER BY p.pull_id";
-#define PULL_FIELDS 33			/* the last one, rows_read, only when set */
-
-/*
- * Every pull record hashes to the content of its latest chain entry, and
- * every pull the chain has is there: computed here from the raw rows.
+ * Checks the records of one table against their chain entries (sorted by
+ * id, then chain order): pulls are started (or refused) once and end at most
+ * once, each finished pull as it started hashes to its start entry, and its
+ * current row to its latest; a change of governance or an epoch has exactly
+ * one entry.  Every record has its entries and every entry its record.
  */
 static void
-check_pull_records(PGconn *conn, raw_chain *rc)
+check_records(PGconn *conn, const char *what, const char *fields_sql, const char *from,
+			  int nmax, const pull_entry *all, long long nall, const char *event)
 {
-	PGresult   *res;
-	long long	i,
-				n = 0,
-				next = 0;
+	pull_entry *entries = malloc((nall > 0 ? nall : 1) * sizeof(pull_entry));
+	long long	n = 0;
+	long long	next = 0;
 	long long	checked = 0;
+	long long	i;
 	bool		ok = true;
+	PGresult   *res;
 
-	/* the latest entry of each pull: sorted by pull, then chain order */
-	qsort(rc->pulls, rc->npulls, sizeof(pull_entry), by_pull_then_seq);
-	for (i = 0; i < rc->npulls; i++)
+	/* this table's entries (governance and epochs share a list) */
+	for (i = 0; i < nall; i++)
+		if (event == NULL || strcmp(all[i].event, event) == 0)
+			entries[n++] = all[i];
+	qsort(entries, n, sizeof(pull_entry), by_id_then_seq);
+	if (!declare_fields(conn, fields_sql, from, nmax))
 	{
-		if (i + 1 < rc->npulls && rc->pulls[i + 1].pull_id == rc->pulls[i].pull_id)
-			continue;
-		rc->pulls[n++] = rc->pulls[i];
-	}
-	res = PQexec(conn, pull_fields_sql);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-	{
-		printf("  pull records not checked here (%s): grant SELECT on ai_guard.pulls to check them\n",
-			   cli_error_primary(res));
-		PQclear(res);
+		free(entries);
 		return;
 	}
-	PQclear(res);
 	for (;;)
 	{
 		int			r,
 					rows;
 
-		res = PQexec(conn, "FETCH 10000 FROM pulls");
+		res = PQexec(conn, "FETCH 10000 FROM recs");
 		if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		{
-			printf("  pull records could not be read: %s\n", cli_error_primary(res));
+			printf("  %s could not be read: %s\n", from, cli_error_primary(res));
 			problems++;
 			PQclear(res);
-			break;
+			free(entries);
+			return;
 		}
 		rows = PQntuples(res);
 		for (r = 0; r < rows; r++)
 		{
-			const char *fields[PULL_FIELDS];
-			size_t		lens[PULL_FIELDS];
-			int			nf = PQgetisnull(res, r, PULL_FIELDS - 1) ? PULL_FIELDS - 1 : PULL_FIELDS;
-			long long	pull_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+			long long	id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+			long long	first,
+						last;
 			char		hash[65];
-			int			f;
 
-			for (f = 0; f < nf; f++)
+			for (; next < n && entries[next].pull_id < id; next++)
 			{
-				fields[f] = PQgetisnull(res, r, f) ? NULL : PQgetvalue(res, r, f);
-				lens[f] = (size_t) PQgetlength(res, r, f);
-			}
-			while (next < n && rc->pulls[next].pull_id < pull_id)
-			{
-				printf("  pull %lld WAS DELETED (the chain has it)\n", rc->pulls[next++].pull_id);
+				if (next == 0 || entries[next - 1].pull_id != entries[next].pull_id)
+					printf("  %s %lld WAS DELETED (the chain has it)\n", what, entries[next].pull_id);
 				ok = false;
 			}
-			if (next >= n || rc->pulls[next].pull_id != pull_id)
+			if (next >= n || entries[next].pull_id != id)
 			{
-				printf("  pull %lld HAS NO CHAIN ENTRY\n", pull_id);
+				printf("  %s %lld HAS NO CHAIN ENTRY\n", what, id);
 				ok = false;
 				continue;
 			}
-			if (!ag_record_hash("", 0, fields, lens, nf, hash) ||
-				strcmp(hash, rc->pulls[next].content_hash) != 0)
-			{
-				printf("  pull %lld WAS ALTERED after chain entry %lld (its fields, hashed here, differ)\n",
-					   pull_id, rc->pulls[next].seq);
-				ok = false;
-			}
-			next++;
+			first = last = next;
+			while (last + 1 < n && entries[last + 1].pull_id == id)
+				last++;
+			next = last + 1;
 			checked++;
+			if (event ? first != last :
+				!((first == last && (strcmp(entries[first].event, "started") == 0 ||
+									 strcmp(entries[first].event, "refused") == 0)) ||
+				  (last == first + 1 && strcmp(entries[first].event, "started") == 0 &&
+				   strcmp(entries[last].event, "started") != 0)))
+			{
+				printf("  %s %lld WAS RECORDED MORE THAN ONCE (its id was reused)\n", what, id);
+				ok = false;
+				continue;
+			}
+			hash_row(res, r, nmax, false, hash);
+			if (strcmp(hash, entries[last].content_hash) != 0)
+			{
+				printf("  %s %lld WAS ALTERED after chain entry %lld (its fields, hashed here, differ)\n",
+					   what, id, entries[last].seq);
+				ok = false;
+				continue;
+			}
+			if (event == NULL && last != first)
+			{
+				hash_row(res, r, nmax, true, hash);
+				if (strcmp(hash, entries[first].content_hash) != 0)
+				{
+					printf("  %s %lld WAS ALTERED between its start (chain entry %lld) and its outcome\n",
+						   what, id, entries[first].seq);
+					ok = false;
+				}
+			}
 		}
 		PQclear(res);
 		if (rows == 0)
 			break;
 	}
+	PQclear(PQexec(conn, "CLOSE recs"));
 	for (; next < n; next++)
 	{
-		printf("  pull %lld WAS DELETED (the chain has it)\n", rc->pulls[next].pull_id);
+		if (next == 0 || entries[next - 1].pull_id != entries[next].pull_id)
+			printf("  %s %lld WAS DELETED (the chain has it)\n", what, entries[next].pull_id);
 		ok = false;
 	}
+	free(entries);
 	if (ok)
-		printf("  the pull records: %lld, each hashed here to its latest chain entry\n", checked);
+		printf("  %ss: %lld, each hashed here to its chain entries\n", what, checked);
 	else
 		problems++;
+}
+
+/* epochs that began without verifying the chain before them */
+static void
+check_unverified_epochs(PGconn *conn)
+{
+	PGresult   *res = PQexec(conn, "SELECT e.epoch, e.reason, e.unkeyed_before FROM ai_guard.audit_epochs e"
+							 " WHERE e.epoch > 1 AND NOT e.previous_verified"
+							 "    OR e.epoch = 1 AND e.unkeyed_before > 0 ORDER BY e.epoch");
+	int			i;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		PQclear(res);
+		return;					/* said by check_records already */
+	}
+	for (i = 0; i < PQntuples(res); i++)
+	{
+		if (strcmp(PQgetvalue(res, i, 0), "1") == 0)
+			printf("  note: %s entries predate the keyed chain (an update from 0.2): bound since key epoch 1, not before\n",
+				   PQgetvalue(res, i, 2));
+		else
+		{
+			printf("  key epoch %s BEGAN WITHOUT VERIFYING THE CHAIN BEFORE IT (%s)\n",
+				   PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+			problems++;
+		}
+	}
+	PQclear(res);
+}
+
+/*
+ * The head as the server signs it now, in the chain's snapshot: signed by a
+ * trusted key and equal to the raw chain's last entry.  The server signs
+ * only a head whose MAC verifies, and its writer extends only such heads,
+ * so this binds every entry the links bind, without trusting its
+ * functions' answers.
+ */
+static void
+check_signed_head(PGconn *conn, const raw_chain *rc, char **keys, int nkeys)
+{
+	char	   *error;
+	char	   *json = cli_signed_head(conn, &error);
+	ag_json    *doc;
+	char		err[128];
+	anchor_list one = {0};
+	const anchor *a;
+
+	if (json == NULL)
+	{
+		printf("  the signed head: NONE (%s)\n", error);
+		problems++;
+		free(error);
+		return;
+	}
+	doc = ag_json_parse(json, strlen(json), err, sizeof(err));
+	free(json);
+	if (doc == NULL)
+	{
+		printf("  the signed head: NOT JSON (%s)\n", err);
+		problems++;
+		return;
+	}
+	add_anchor(&one, doc, "the signed head now");
+	ag_json_free(doc);
+	a = &one.items[0];
+	if (!check_signature(a, keys, nkeys))
+		problems++;
+	else if (a->seq != rc->entries || strcmp(a->head, rc->last_hash) != 0)
+	{
+		printf("  the signed head is entry %lld, BUT THE RAW CHAIN ENDS AT ENTRY %lld\n",
+			   a->seq, rc->entries);
+		problems++;
+	}
+	else
+		printf("  the signed head is the raw chain's last entry: every entry is bound\n");
 }
 
 /* Online: chain entry seq still has the anchored hash. */
@@ -734,6 +885,13 @@ cmd_verify_chain(int argc, char **argv)
 	{
 		PGconn	   *conn = cli_connect(&copts);
 		PGresult   *res;
+
+		/*
+		 * Fields are hashed as the server stores them, and names resolve in
+		 * pg_catalog, whatever the role's settings say
+		 */
+		PQsetClientEncoding(conn, PQparameterStatus(conn, "server_encoding"));
+		PQclear(PQexec(conn, "SELECT pg_catalog.set_config('search_path', 'pg_catalog', false)"));
 		char	   *database_id = NULL;
 		long long	head_seq = 0;
 		raw_chain	rc = {0};
@@ -773,7 +931,17 @@ cmd_verify_chain(int argc, char **argv)
 		if (raw == RAW_BROKEN)
 			problems++;
 		if (raw == RAW_OK)
-			check_pull_records(conn, &rc);
+		{
+			check_records(conn, "pull", AG_PULL_FIELDS, "ai_guard.pulls p",
+						  AG_PULL_MAX_FIELDS, rc.pulls, rc.npulls, NULL);
+			check_records(conn, "governance change", AG_GOVERNANCE_FIELDS,
+						  "ai_guard.governance_log g",
+						  AG_GOVERNANCE_MAX_FIELDS, rc.changes, rc.nchanges, "governance");
+			check_records(conn, "key epoch", AG_EPOCH_FIELDS, "ai_guard.audit_epochs e",
+						  10, rc.changes, rc.nchanges, "epoch");
+			check_unverified_epochs(conn);
+			check_signed_head(conn, &rc, keys, nkeys);
+		}
 		PQclear(PQexec(conn, "ROLLBACK"));
 		for (i = 0; i < list.n; i++)
 			if (list.items[i].seq >= 0 && list.items[i].database_id && list.items[i].head)

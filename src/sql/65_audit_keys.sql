@@ -267,6 +267,39 @@ BEGIN
 			RETURN;
 		END IF;
 	END LOOP;
+	-- 4b. each pull is recorded once: started (or refused) first, then at
+	--     most one outcome; a reused id would let a new record stand in
+	SELECT x.pull_id INTO r FROM (
+		SELECT a.pull_id, pg_catalog.array_agg(a.event ORDER BY a.seq) AS ev
+		  FROM @extschema@.audit_log a
+		 WHERE a.event NOT IN ('members', 'relation', 'governance', 'epoch')
+		 GROUP BY a.pull_id) x
+	 WHERE NOT (x.ev = ARRAY['started'] OR x.ev = ARRAY['refused']
+	            OR (pg_catalog.cardinality(x.ev) = 2 AND x.ev[1] = 'started'
+	                AND x.ev[2] IN ('completed', 'failed', 'refused')))
+	 ORDER BY x.pull_id LIMIT 1;
+	IF FOUND THEN
+		broken_pull_id := r.pull_id;
+		problem := format('pull %s was recorded more than once (its id was reused)', r.pull_id);
+		RETURN;
+	END IF;
+	-- 4c. a finished pull, as it was when it started, equals its started entry
+	SELECT p.pull_id, s.seq INTO r
+	  FROM @extschema@.pulls p
+	  JOIN LATERAL (SELECT a.seq, a.content_hash FROM @extschema@.audit_log a
+	                 WHERE a.pull_id = p.pull_id AND a.event = 'started'
+	                 ORDER BY a.seq LIMIT 1) s ON true
+	  CROSS JOIN LATERAL (SELECT @extschema@._pull_fields(p) AS f) c
+	 WHERE p.status <> 'started'
+	   AND s.content_hash <> @extschema@._record_hash('',
+	         c.f[1:1] || ARRAY['started'] || c.f[3:4] || ARRAY[NULL::text] || c.f[6:25]
+	         || ARRAY[NULL::text, NULL, NULL] || c.f[29:31] || ARRAY[NULL::text])
+	 ORDER BY p.pull_id LIMIT 1;
+	IF FOUND THEN
+		broken_seq := r.seq; broken_pull_id := r.pull_id;
+		problem := format('pull %s was altered between its start (chain entry %s) and its outcome', r.pull_id, r.seq);
+		RETURN;
+	END IF;
 	-- 5. no record was deleted
 	SELECT a.seq, a.pull_id INTO r FROM @extschema@.audit_log a
 	 WHERE a.event NOT IN ('governance', 'epoch')
@@ -320,6 +353,14 @@ BEGIN
 	 ORDER BY g.change_id LIMIT 1;
 	IF FOUND THEN
 		problem := format('governance change %s was altered', r.change_id);
+		RETURN;
+	END IF;
+	SELECT a.pull_id INTO r FROM @extschema@.audit_log a
+	 WHERE a.event = 'governance'
+	 GROUP BY a.pull_id HAVING pg_catalog.count(*) > 1
+	 ORDER BY a.pull_id LIMIT 1;
+	IF FOUND THEN
+		problem := format('governance change %s was recorded more than once (its id was reused)', r.pull_id);
 		RETURN;
 	END IF;
 	SELECT a.seq, a.pull_id INTO r FROM @extschema@.audit_log a

@@ -184,6 +184,46 @@ expect 0 'the raw chain could not be read .*: checked through audit_entry_hash\(
 	"$CLI" verify-chain -d $DB -U regress_anchor_reader --anchors "$W/before-truncation" --public-key "$KEY"
 psql -X -q -d postgres -c 'DROP ROLE IF EXISTS regress_anchor_reader' 2>/dev/null
 
+# verify-chain does not take the server's word: with verify_audit()
+# replaced by one that always says intact, each attack is still reported
+fake_verify() {
+	psql -X -q -d $DB -v ON_ERROR_STOP=1 -o /dev/null -c "CREATE OR REPLACE FUNCTION ai_guard.verify_audit(OUT intact bool, OUT records int8, OUT broken_seq int8,
+	OUT broken_pull_id int8, OUT problem text, OUT in_progress int8, OUT cut_off int8, OUT epoch int8,
+	OUT unkeyed int8) LANGUAGE sql AS \$\$ SELECT true, 1::int8, NULL::int8, NULL::int8, NULL::text, 0::int8, 0::int8, 1::int8, 0::int8 \$\$"
+}
+unprotected() {
+	psql -X -q -d $DB -v ON_ERROR_STOP=1 -o /dev/null -c 'ALTER TABLE ai_guard.pulls DISABLE TRIGGER protect' \
+		-c 'ALTER TABLE ai_guard.audit_log DISABLE TRIGGER protect' -c 'ALTER TABLE ai_guard.audit_state DISABLE TRIGGER protect' \
+		-c 'ALTER TABLE ai_guard.governance_log DISABLE TRIGGER protect' "$@" \
+		-c 'ALTER TABLE ai_guard.pulls ENABLE ALWAYS TRIGGER protect' -c 'ALTER TABLE ai_guard.audit_log ENABLE ALWAYS TRIGGER protect' \
+		-c 'ALTER TABLE ai_guard.audit_state ENABLE ALWAYS TRIGGER protect' -c 'ALTER TABLE ai_guard.governance_log ENABLE ALWAYS TRIGGER protect'
+}
+fresh_anchored() {
+	setup_db $DB
+	pull $DB 3
+	rm -f "$W/a"
+	"$CLI" anchor -d $DB -o "$W/a" >/dev/null 2>&1
+	fake_verify
+}
+fresh_anchored
+psql -X -q -d $DB -o /dev/null -c "SET ai_guard.purpose = 'audit:é'" -c "SELECT * FROM t WHERE v <> 'café'" -c 'SELECT ai_guard.audit_flush()'
+expect 0 'every entry is bound' "a client in another encoding verifies a record with non-ASCII text" \
+	env PGCLIENTENCODING=LATIN1 "$CLI" verify-chain -d $DB --anchors "$W/a" --public-key "$(q -c 'SELECT ai_guard.audit_public_key()')"
+fresh_anchored
+unprotected -c "INSERT INTO ai_guard.audit_log SELECT seq + 1, 99, 'started', repeat('a', 64), record_hash, ai_guard._record_hash(record_hash, ARRAY[(seq + 1)::text, '99', 'started', repeat('a', 64)]), repeat('0', 64) FROM ai_guard.audit_log ORDER BY seq DESC LIMIT 1" \
+	-c "UPDATE ai_guard.audit_state SET seq = seq + 1, head = (SELECT record_hash FROM ai_guard.audit_log ORDER BY seq DESC LIMIT 1)"
+expect 1 'the signed head: NONE' "an entry appended with a forged MAC: no signed head vouches for the raw chain" \
+	"$CLI" verify-chain -d $DB --anchors "$W/a" --public-key "$(q -c 'SELECT ai_guard.audit_public_key()')"
+fresh_anchored
+unprotected -c 'DELETE FROM ai_guard.pulls WHERE pull_id = 1' -c "SELECT setval('ai_guard.pulls_pull_id_seq', 1, false)"
+pull $DB 2
+expect 1 'pull 1 WAS RECORDED MORE THAN ONCE' "a pull id handed out again is reported" \
+	"$CLI" verify-chain -d $DB --anchors "$W/a" --public-key "$(q -c 'SELECT ai_guard.audit_public_key()')"
+fresh_anchored
+unprotected -c "UPDATE ai_guard.governance_log SET after = jsonb_set(after, '{purpose}', '\"analytics\"') WHERE catalog = 'purpose_grants'"
+expect 1 'governance change [0-9]+ WAS ALTERED' "an edited change of governance is reported" \
+	"$CLI" verify-chain -d $DB --anchors "$W/a" --public-key "$(q -c 'SELECT ai_guard.audit_public_key()')"
+
 # a master key change: a new epoch, verified under the previous key
 setup_db $DB
 pull $DB 3

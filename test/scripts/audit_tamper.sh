@@ -155,6 +155,51 @@ psql -X -q -d $db -o /dev/null -c "SET ai_guard.purpose = 'audit:after'" -c 'SEL
 check "a chain stripped of its MACs is not intact on a database created at 0.3" "$(verify $db)" \
 	"f|10 chain entries carry no MAC but ai_guard.audit_unkeyed_entries is 0: a database created at 0.3 has none; after an update from 0.2, set it to the number of entries the chain then had"
 
+# ids reused: a record deleted and its id handed out again, so that a new,
+# MACed record stands in for the old one
+fresh_db $db
+unprotected $db -c 'DELETE FROM ai_guard.pulls WHERE pull_id = 2' -c "SELECT setval('ai_guard.pulls_pull_id_seq', 1)"
+psql -X -q -d $db -o /dev/null -c "SET ai_guard.purpose = 'audit:stand-in'" -c 'SELECT * FROM t WHERE id = 2' -c 'SELECT ai_guard.audit_flush()'
+check "a pull id handed out again is found" "$(verify $db)" "f|2|pull 2 was recorded more than once (its id was reused)"
+fresh_db $db
+unprotected $db -c 'DELETE FROM ai_guard.governance_log WHERE change_id = 2' \
+	-c "SELECT setval('ai_guard.governance_log_change_id_seq', 1)"
+psql -X -q -d $db -o /dev/null -c "SELECT ai_guard.grant_purpose('postgres', 'analytics')" -c 'SELECT ai_guard.audit_flush()'
+check "a governance change id handed out again is found" "$(verify $db)" \
+	"f|governance change 2 was recorded more than once (its id was reused)"
+
+# a pull edited between its start and its outcome (the outcome's entry
+# would hash the edit)
+fresh_db $db
+psql -X -q -d $db -o /dev/null <<SQL
+SET ai_guard.purpose = 'audit:cursor';
+BEGIN;
+DECLARE c CURSOR FOR SELECT * FROM t;
+FETCH 1 FROM c;
+\! psql -X -q -d $db -c 'ALTER TABLE ai_guard.pulls DISABLE TRIGGER protect' -c "UPDATE ai_guard.pulls SET purpose = 'audit:innocent' WHERE pull_id = 5" -c 'ALTER TABLE ai_guard.pulls ENABLE ALWAYS TRIGGER protect'
+FETCH ALL FROM c;
+COMMIT;
+SELECT ai_guard.audit_flush();
+SQL
+check "a pull edited between its start and its outcome is found" "$(verify $db)" \
+	"f|5|pull 5 was altered between its start (chain entry 12) and its outcome"
+
+# the writer hashes what it wrote itself, not what a replaced function says
+fresh_db $db
+def=$(psql -X -At -d $db -c "SELECT pg_get_functiondef('ai_guard._pull_fields(ai_guard.pulls)'::regprocedure)")
+psql -X -q -d $db -o /dev/null -c "CREATE OR REPLACE FUNCTION ai_guard._pull_fields(p ai_guard.pulls) RETURNS text[] LANGUAGE sql STABLE AS \$\$ SELECT ARRAY['forged'] \$\$" \
+	-c "SET ai_guard.purpose = 'audit:replaced'" -c 'SELECT count(*) FROM t' -c 'SELECT ai_guard.audit_flush()'
+psql -X -q -d $db -o /dev/null -c "$def"
+check "a replaced _pull_fields() does not decide what the writer MACs" "$(verify $db)" "t"
+
+# the writer extends only a head whose MAC verifies
+fresh_db $db
+unprotected $db -c "INSERT INTO ai_guard.audit_log SELECT 12, 99, 'started', repeat('a', 64), record_hash, ai_guard._record_hash(record_hash, ARRAY['12', '99', 'started', repeat('a', 64)]), repeat('0', 64) FROM ai_guard.audit_log WHERE seq = 11" \
+	-c "UPDATE ai_guard.audit_state SET seq = 12, head = (SELECT record_hash FROM ai_guard.audit_log WHERE seq = 12)"
+check "a forged head stops the writer: reads are refused" \
+	"$(psql -X -q -d $db -c "SET ai_guard.purpose = 'audit:after'" -c 'SELECT count(*) FROM t' 2>&1 | grep -c 'could not record the read')" 1
+check "and nothing extends it" "$(psql -X -At -d $db -c 'SELECT max(seq) FROM ai_guard.audit_log')" 12
+
 # a head a superuser nulled is refused, not a crash
 fresh_db $db
 out=$(psql -X -q -d $db -c 'ALTER TABLE ai_guard.audit_state DISABLE TRIGGER protect' \
