@@ -14,7 +14,7 @@ GRANT SELECT ON ai_guard.pulls, ai_guard.pulls_by_purpose, ai_guard.refused_read
       ai_guard.pii_access TO compliance_officer;
 GRANT EXECUTE ON FUNCTION ai_guard.verify_audit(), ai_guard.audit_head() TO compliance_officer;
 -- ... and the raw chain, which ai-guard verify-chain recomputes itself
-GRANT SELECT ON ai_guard.audit_log TO compliance_officer;
+GRANT SELECT ON ai_guard.audit_log, ai_guard.governance_log TO compliance_officer;
 
 -- A data scientist builds a churn training set.
 SET ROLE data_scientist;
