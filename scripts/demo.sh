@@ -56,7 +56,7 @@ key=$(psql -X -At -U compliance_officer -c 'SELECT ai_guard.audit_public_key()')
 (
 	set -x
 	"$AG_BINDIR/ai-guard" verify-chain -U compliance_officer --public-key "$key" \
-		--anchors "$pull_dir/anchors.jsonl" --anchors "$pull_dir/churn.copy.manifest.json"
+		--anchors "$pull_dir/churn.copy.manifest.json" --anchors "$pull_dir/anchors.jsonl"
 )
 
 ag_say "done: the throwaway cluster is stopped and removed"

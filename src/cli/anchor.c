@@ -122,6 +122,7 @@ cmd_anchor(int argc, char **argv)
 typedef struct anchor
 {
 	char	   *where;			/* FILE:LINE */
+	int			file;			/* which --anchors file */
 	char	   *database_id;
 	long long	seq;
 	char	   *head;
@@ -132,6 +133,7 @@ typedef struct anchor
 
 typedef struct anchor_list
 {
+	int			file;			/* the file being read */
 	int			n;
 	int			cap;
 	anchor	   *items;
@@ -172,6 +174,7 @@ add_anchor(anchor_list *list, const ag_json *obj, const char *where)
 	a = &list->items[list->n];
 	memset(a, 0, sizeof(*a));
 	a->where = strdup(where);
+	a->file = list->file;
 	seq = ag_json_get_text(obj, "seq");
 	a->seq = seq ? strtoll(seq, &end, 10) : -1;
 	if (seq == NULL || *end != '\0')
@@ -835,8 +838,11 @@ cmd_verify_chain(int argc, char **argv)
 	problems = 0;
 	printf("anchors:\n");
 	for (i = 0; i < nfiles; i++)
+	{
+		list.file = i;
 		if (!read_anchors(files[i], &list))
 			return EXIT_FAILED;
+	}
 	if (list.n == 0)
 	{
 		pg_log_error("no anchor found in the given files");
@@ -859,17 +865,20 @@ cmd_verify_chain(int argc, char **argv)
 	for (i = 0; i < list.n; i++)
 	{
 		const anchor *a = &list.items[i];
-		const anchor *prev = i > 0 ? &list.items[i - 1] : NULL;
+		/* a file of anchors only grows: its lines only move forward */
+		const anchor *prev = i > 0 && list.items[i - 1].file == a->file ?
+			&list.items[i - 1] : NULL;
 
 		if (!check_signature(a, keys, nkeys))
 		{
 			problems++;
 			continue;
 		}
-		if (prev && prev->database_id && strcmp(prev->database_id, a->database_id) != 0)
+		if (list.items[0].database_id &&
+			strcmp(list.items[0].database_id, a->database_id) != 0)
 		{
-			printf("  %s: FROM ANOTHER DATABASE than the anchor before it (%s, not %s)\n",
-				   a->where, a->database_id, prev->database_id);
+			printf("  %s: FROM ANOTHER DATABASE than the first anchor (%s, not %s)\n",
+				   a->where, a->database_id, list.items[0].database_id);
 			problems++;
 		}
 		else if (prev && prev->signed_at &&

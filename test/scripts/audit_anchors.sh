@@ -86,6 +86,8 @@ check "a pull manifest carries a signed head" \
 	"$(python3 -c 'import json,sys; h=json.load(open(sys.argv[1]))["audit_head"]; print(len(h["signature"]), h["public_key"] == sys.argv[2])' "$W/pulled.copy.manifest.json" "$KEY")" "128 True"
 expect 0 '3 anchor\(s\) verified' "verify-chain takes manifests as anchors" \
 	"$CLI" verify-chain -d $DB --anchors "$W/anchors" --anchors "$W/pulled.copy.manifest.json" --public-key "$KEY"
+expect 0 '3 anchor\(s\) verified' "files of anchors in any order (a newer file first is no replay)" \
+	"$CLI" verify-chain -d $DB --anchors "$W/pulled.copy.manifest.json" --anchors "$W/anchors" --public-key "$KEY"
 
 # a flipped byte of a signature
 python3 - "$W/anchors" "$W/flipped" <<'PY'
