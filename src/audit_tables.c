@@ -60,15 +60,21 @@ non_builtin_function(Oid funcid, void *context)
 	return funcid >= FirstNormalObjectId;
 }
 
+static bool
+foreign_code_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, non_builtin_function, NULL))
+		return true;
+	return expression_tree_walker(node, foreign_code_walker, context);
+}
+
 /* whether an expression calls anything but PostgreSQL's own functions */
 static bool
 calls_foreign_code(Node *expr)
 {
-	if (expr == NULL)
-		return false;
-	if (check_functions_in_node(expr, non_builtin_function, NULL))
-		return true;
-	return expression_tree_walker(expr, calls_foreign_code, NULL);
+	return foreign_code_walker(expr, NULL);
 }
 
 static void
