@@ -65,8 +65,10 @@ $(UPGRADE_SCRIPT): src/sql/upgrade/$(UPGRADE_SCRIPT) $(NEW_FRAGMENTS) \
 all: tools/datagen/datagen src/cli/ai-guard
 
 # ---- ai-guard, the libpq client (installed into bindir) ----
-CLI_SRCS = $(sort $(wildcard src/cli/*.c)) src/core/json.c src/core/digest.c src/core/sign.c
-src/cli/ai-guard: $(CLI_SRCS) src/cli/cli.h src/core/json.h src/core/digest.h src/core/sign.h $(EXTENSION).control
+CLI_SRCS = $(sort $(wildcard src/cli/*.c)) src/core/json.c src/core/digest.c src/core/sign.c \
+	src/core/envelope.c
+src/cli/ai-guard: $(CLI_SRCS) src/cli/cli.h src/core/json.h src/core/digest.h src/core/sign.h \
+		src/core/envelope.h $(EXTENSION).control
 	$(CC) -std=gnu99 -O2 -g -Wall -Wextra -Wno-format-truncation \
 		-Isrc/cli -Isrc/core -I$(includedir) -DAI_GUARD_VERSION='"$(EXTVERSION)"' \
 		-o $@ $(CLI_SRCS) -L$(libdir) -lpq -lcrypto

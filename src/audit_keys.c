@@ -58,11 +58,17 @@ forget(HeldKey *k)
 	ag_wipe(k, sizeof(*k));
 }
 
+static bool
+valid_database_id(const char *database_id)
+{
+	return database_id != NULL && database_id[0] != '\0' &&
+		strlen(database_id) <= DATABASE_ID_MAX;
+}
+
 static void
 check_database_id(const char *database_id)
 {
-	if (database_id == NULL || database_id[0] == '\0' ||
-		strlen(database_id) > DATABASE_ID_MAX)
+	if (!valid_database_id(database_id))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("the audit identity of this database is missing or malformed"),
@@ -182,8 +188,8 @@ mac_equal(const char *a, const char *b)
 	return diff == 0;
 }
 
-static bool
-mac_verifies(const AgChainKey *key, const char *record_hash, const char *mac)
+bool
+ai_guard_chain_mac_verifies(const AgChainKey *key, const char *record_hash, const char *mac)
 {
 	char		expect[AG_CHAIN_MAC_HEX_LEN + 1];
 
@@ -197,7 +203,7 @@ database_id_arg(text *arg)
 {
 	char	   *database_id = text_to_cstring(arg);
 
-	if (database_id[0] == '\0' || strlen(database_id) > DATABASE_ID_MAX)
+	if (!valid_database_id(database_id))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid audit identity"),
@@ -223,7 +229,7 @@ ai_guard_chain_mac_ok(PG_FUNCTION_ARGS)
 
 	if (key == NULL)
 		PG_RETURN_NULL();
-	PG_RETURN_BOOL(mac_verifies(key, record_hash, mac));
+	PG_RETURN_BOOL(ai_guard_chain_mac_verifies(key, record_hash, mac));
 }
 
 /* SQL function: ai_guard._chain_key_held(database_id, key_id) */
@@ -316,8 +322,7 @@ ai_guard_signed_head(PG_FUNCTION_ARGS)
 	signed_at = spi_text(0, 9);
 
 	/* the state is a table a superuser can change: nothing in it is trusted */
-	if (seq == NULL || head == NULL || updated_at == NULL || database_id == NULL ||
-		database_id[0] == '\0' || strlen(database_id) > DATABASE_ID_MAX)
+	if (seq == NULL || head == NULL || updated_at == NULL || !valid_database_id(database_id))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("the audit chain head is malformed, so it is not signed"),
@@ -329,7 +334,7 @@ ai_guard_signed_head(PG_FUNCTION_ARGS)
 				 errmsg("cannot sign the audit chain head: epoch %s is keyed by a master key this server does not hold", epoch),
 				 errhint("Set \"ai_guard.master_key_file\" (or \"ai_guard.previous_master_key_file\") to the master key the chain was written under.")));
 	if (key == NULL || record_hash == NULL || mac == NULL ||
-		strcmp(record_hash, head) != 0 || !mac_verifies(key, record_hash, mac))
+		strcmp(record_hash, head) != 0 || !ai_guard_chain_mac_verifies(key, record_hash, mac))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("the audit chain head (entry %s) does not verify, so it is not signed", seq),

@@ -24,7 +24,7 @@ typedef struct AgChainKey
 /*
  * The keys of the current master key (previous: of the previous master key,
  * NULL when none is configured) for a database identity.  Errors if no
- * master key is configured.  Valid until the next call.
+ * master key is configured.  Valid until the next call for the same key.
  */
 extern const AgChainKey *ai_guard_chain_key(const char *database_id, bool previous);
 
@@ -35,5 +35,9 @@ extern const AgChainKey *ai_guard_chain_key_by_id(const char *database_id,
 /* The MAC of a chain entry, given its record hash (hex), as hex. */
 extern void ai_guard_chain_mac(const AgChainKey *key, const char *record_hash,
 							   char out[AG_CHAIN_MAC_HEX_LEN + 1]);
+
+/* Whether an entry's MAC (hex) is that of its record hash (constant time). */
+extern bool ai_guard_chain_mac_verifies(const AgChainKey *key, const char *record_hash,
+										const char *mac);
 
 #endif							/* AI_GUARD_AUDIT_KEYS_H */

@@ -160,6 +160,7 @@ ai_guard_check_audit_tables(void)
 {
 	Oid			nsp;
 	Oid			protect;
+	Oid			relids[lengthof(audit_tables)];
 	int			i;
 
 	if (!callback_registered)
@@ -175,10 +176,9 @@ ai_guard_check_audit_tables(void)
 	 */
 	for (i = 0; audit_tables[i]; i++)
 	{
-		Oid			relid = get_relname_relid(audit_tables[i], nsp);
-
-		if (OidIsValid(relid))
-			LockRelationOid(relid, RowExclusiveLock);
+		relids[i] = get_relname_relid(audit_tables[i], nsp);
+		if (OidIsValid(relids[i]))
+			LockRelationOid(relids[i], RowExclusiveLock);
 	}
 	if (checked)
 		return;
@@ -186,12 +186,11 @@ ai_guard_check_audit_tables(void)
 							 0, NULL, false);
 	for (i = 0; audit_tables[i]; i++)
 	{
-		Oid			relid = get_relname_relid(audit_tables[i], nsp);
 		Relation	rel;
 
-		if (!OidIsValid(relid))
+		if (!OidIsValid(relids[i]))
 			continue;			/* an older schema */
-		rel = table_open(relid, NoLock);
+		rel = table_open(relids[i], NoLock);
 		check_table(rel, protect);
 		table_close(rel, NoLock);
 	}

@@ -552,16 +552,14 @@ static char chain_head[AG_SHA256_HEX_LEN + 1];
 
 /*
  * The chain key of the batch (NULL: a schema older than 0.3, whose chain is
- * not keyed), and the newest key epoch as this writer last saw it: valid
- * while the head is the one this writer left (only the writer appends).
+ * not keyed).  The head this writer last wrote or checked, and the newest
+ * key epoch then: while the head is still that one (only the writer
+ * appends), the epoch is known and the head need not be checked again.
  */
 static const AgChainKey *chain_key;
 static char chain_database_id[64];
-static int64 epoch_seen_at_seq = -1;
-
-/* the head this writer left: a head it did not write is checked first */
-static int64 written_seq = -1;
-static char written_head[AG_SHA256_HEX_LEN + 1];
+static int64 trusted_seq = -1;
+static char trusted_head[AG_SHA256_HEX_LEN + 1];
 static int64 epoch_number;
 static char epoch_key_id[AG_CHAIN_KEY_ID_LEN + 1];
 static SPIPlanPtr refuse_plan = NULL;
@@ -987,12 +985,10 @@ chain_begin(bool keyed)
 	return existed;
 }
 
-/* The newest key epoch, unless this writer knows it already. */
+/* The newest key epoch. */
 static void
 load_epoch(void)
 {
-	if (epoch_seen_at_seq == chain_seq)
-		return;
 	if (SPI_execute("SELECT epoch, key_id FROM ai_guard.audit_epochs"
 					" ORDER BY epoch DESC LIMIT 1", true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the audit key epochs");
@@ -1010,7 +1006,14 @@ load_epoch(void)
 												   SPI_tuptable->tupdesc, 1, &isnull));
 		strlcpy(epoch_key_id, key_id ? key_id : "", sizeof(epoch_key_id));
 	}
-	epoch_seen_at_seq = chain_seq;
+}
+
+/* The head as it is now is one this writer wrote or checked. */
+static void
+trust_head(void)
+{
+	trusted_seq = chain_seq;
+	strlcpy(trusted_head, chain_head, sizeof(trusted_head));
 }
 
 /* Whether the newest chain entry's MAC verifies under a key. */
@@ -1021,7 +1024,6 @@ last_entry_verifies(const AgChainKey *key)
 	Oid			type = INT8OID;
 	char	   *hash;
 	char	   *mac;
-	char		expect[AG_CHAIN_MAC_HEX_LEN + 1];
 
 	if (SPI_execute_with_args("SELECT record_hash, mac FROM ai_guard.audit_log WHERE seq = $1",
 							  1, &type, &arg, NULL, true, 1) != SPI_OK_SELECT ||
@@ -1029,10 +1031,8 @@ last_entry_verifies(const AgChainKey *key)
 		return false;
 	hash = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	mac = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	if (hash == NULL || mac == NULL || strcmp(hash, chain_head) != 0)
-		return false;
-	ai_guard_chain_mac(key, hash, expect);
-	return strcmp(expect, mac) == 0;
+	return hash != NULL && mac != NULL && strcmp(hash, chain_head) == 0 &&
+		ai_guard_chain_mac_verifies(key, hash, mac);
 }
 
 /*
@@ -1055,9 +1055,11 @@ chain_choose_key(void)
 	Oid			types[9] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID,
 		INT8OID, TEXTOID, INT8OID};
 	int			rc;
+	bool		known = chain_seq == trusted_seq && strcmp(chain_head, trusted_head) == 0;
 
 	prepare_keyed_append();
-	load_epoch();
+	if (!known)
+		load_epoch();
 	if (epoch_number > 0 && strcmp(epoch_key_id, current->key_id) == 0)
 	{
 		/*
@@ -1067,15 +1069,14 @@ chain_choose_key(void)
 		 * the chain is restored, or a new master key begins an unverified
 		 * epoch that says so.
 		 */
-		if (chain_seq > 0 &&
-			!(chain_seq == written_seq && strcmp(chain_head, written_head) == 0) &&
-			!last_entry_verifies(current))
+		if (chain_seq > 0 && !known && !last_entry_verifies(current))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("the audit chain head (entry %lld) does not verify, so the audit writer does not extend it",
 							(long long) chain_seq),
 					 errhint("Run ai_guard.verify_audit().")));
 		chain_key = current;
+		trust_head();
 		return;
 	}
 	if (epoch_number == 0)
@@ -1085,8 +1086,6 @@ chain_choose_key(void)
 		previous = ai_guard_chain_key(chain_database_id, true);
 		verified = previous != NULL && strcmp(previous->key_id, epoch_key_id) == 0 &&
 			last_entry_verifies(previous);
-		/* the previous key's lookup may have replaced "current": fetch again */
-		current = ai_guard_chain_key(chain_database_id, false);
 		reason = verified ? "master key changed" :
 			"master key changed; the previous chain key is not held";
 		if (!verified)
@@ -1120,7 +1119,7 @@ chain_choose_key(void)
 	chain_append(CStringGetTextDatum("epoch"), false);
 	epoch_number++;
 	strlcpy(epoch_key_id, current->key_id, sizeof(epoch_key_id));
-	epoch_seen_at_seq = chain_seq;
+	trust_head();
 }
 
 static void
@@ -1154,11 +1153,7 @@ chain_end(bool existed, int64 first_seq)
 	if (rc < 0)
 		elog(ERROR, "could not update the audit chain head: %s", SPI_result_code_string(rc));
 	if (chain_key)
-	{
-		epoch_seen_at_seq = chain_seq;	/* what it saw still holds */
-		written_seq = chain_seq;
-		strlcpy(written_head, chain_head, sizeof(written_head));
-	}
+		trust_head();
 }
 
 static bool

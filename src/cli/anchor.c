@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "canonical.h"
 #include "json.h"
+#include "envelope.h"
 #include "sign.h"
 
 #define MAX_ANCHOR_FILE_BYTES (64 * 1024 * 1024)
@@ -194,30 +195,16 @@ add_anchor(anchor_list *list, const ag_json *obj, const char *where)
 static bool
 read_anchors(const char *path, anchor_list *list)
 {
-	FILE	   *f = fopen(path, "rb");
-	char	   *text;
 	size_t		len;
+	char	   *text = cli_read_file(path, "", MAX_ANCHOR_FILE_BYTES, &len);
 	char		err[128];
 	char		where[1100];
 	ag_json    *doc;
 	char	   *line;
 	int			lineno = 0;
 
-	if (f == NULL)
-	{
-		pg_log_error("could not open \"%s\": %s", path, strerror(errno));
+	if (text == NULL)
 		return false;
-	}
-	text = malloc(MAX_ANCHOR_FILE_BYTES + 1);
-	len = fread(text, 1, MAX_ANCHOR_FILE_BYTES + 1, f);
-	fclose(f);
-	if (len > MAX_ANCHOR_FILE_BYTES)
-	{
-		pg_log_error("\"%s\" is larger than %d bytes", path, MAX_ANCHOR_FILE_BYTES);
-		free(text);
-		return false;
-	}
-	text[len] = '\0';
 	doc = ag_json_parse(text, len, err, sizeof(err));
 	if (doc != NULL)
 	{

@@ -48,6 +48,9 @@ extern cli_sha256 *cli_sha256_new(void);
 extern void cli_sha256_update(cli_sha256 *h, const void *data, size_t len);
 extern void cli_sha256_final_hex(cli_sha256 *h, char hex[65]);
 
+/* input.c: input files read whole */
+extern char *cli_read_file(const char *path, const char *what, size_t max, size_t *len);
+
 /* json_out.c: writing JSON */
 extern void json_write_string(FILE *f, const char *s);
 

@@ -80,26 +80,13 @@ hash_file(const char *path, file_facts *ff)
 static ag_json *
 read_manifest(const char *path)
 {
-	FILE	   *f = fopen(path, "rb");
-	char	   *text;
 	size_t		len;
+	char	   *text = cli_read_file(path, "manifest ", MAX_MANIFEST_BYTES, &len);
 	char		err[128];
 	ag_json    *m;
 
-	if (f == NULL)
-	{
-		pg_log_error("could not open manifest \"%s\": %s", path, strerror(errno));
+	if (text == NULL)
 		return NULL;
-	}
-	text = malloc(MAX_MANIFEST_BYTES + 1);
-	len = fread(text, 1, MAX_MANIFEST_BYTES + 1, f);
-	fclose(f);
-	if (len > MAX_MANIFEST_BYTES)
-	{
-		pg_log_error("manifest \"%s\" is larger than %d bytes", path, MAX_MANIFEST_BYTES);
-		free(text);
-		return NULL;
-	}
 	m = ag_json_parse(text, len, err, sizeof(err));
 	free(text);
 	if (m == NULL)

@@ -775,12 +775,32 @@ hexval(int ch)
 	return -1;
 }
 
+bool
+ag_hex_decode(const char *in, uint8_t *out, size_t len)
+{
+	size_t		i;
+
+	if (in == NULL || strlen(in) != 2 * len)
+		return false;
+	for (i = 0; i < len; i++)
+	{
+		int			hi = hexval((unsigned char) in[2 * i]);
+		int			lo = hexval((unsigned char) in[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (uint8_t) ((hi << 4) | lo);
+	}
+	return true;
+}
+
 int
 ag_parse_hex_key(const char *text, size_t len, uint8_t out[AG_MASTER_KEY_LEN])
 {
+	char		hex[2 * AG_MASTER_KEY_LEN + 1];
 	size_t		b = 0;
 	size_t		e = len;
-	size_t		i;
+	bool		ok;
 
 	while (b < e && isspace((unsigned char) text[b]))
 		b++;
@@ -788,19 +808,13 @@ ag_parse_hex_key(const char *text, size_t len, uint8_t out[AG_MASTER_KEY_LEN])
 		e--;
 	if (e - b != 2 * AG_MASTER_KEY_LEN)
 		return 0;
-	for (i = 0; i < AG_MASTER_KEY_LEN; i++)
-	{
-		int			hi = hexval((unsigned char) text[b + 2 * i]);
-		int			lo = hexval((unsigned char) text[b + 2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-		{
-			ag_wipe(out, AG_MASTER_KEY_LEN);
-			return 0;
-		}
-		out[i] = (uint8_t) ((hi << 4) | lo);
-	}
-	return 1;
+	memcpy(hex, text + b, e - b);
+	hex[e - b] = '\0';
+	ok = ag_hex_decode(hex, out, AG_MASTER_KEY_LEN);
+	ag_wipe(hex, sizeof(hex));
+	if (!ok)
+		ag_wipe(out, AG_MASTER_KEY_LEN);
+	return ok ? 1 : 0;
 }
 
 void

@@ -25,6 +25,7 @@
 #ifndef AG_ENVELOPE_H
 #define AG_ENVELOPE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -132,6 +133,9 @@ extern ag_status ag_master_key_id(const uint8_t master[AG_MASTER_KEY_LEN],
 extern ag_status ag_derive_key(const uint8_t master[AG_MASTER_KEY_LEN],
 							   const char *label, const uint8_t *context,
 							   size_t context_len, uint8_t out[AG_HMAC_LEN]);
+
+/* Bytes from exactly 2 * len hex digits (a NUL-terminated string). */
+extern bool ag_hex_decode(const char *in, uint8_t *out, size_t len);
 
 /* Parses exactly 64 hex digits (surrounding white space allowed). */
 extern int	ag_parse_hex_key(const char *text, size_t len,

@@ -100,34 +100,3 @@ ag_head_message(const char *database_id, long long seq, const char *head,
 		return -1;
 	return n;
 }
-
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-bool
-ag_hex_decode(const char *in, uint8_t *out, size_t len)
-{
-	size_t		i;
-
-	if (in == NULL || strlen(in) != 2 * len)
-		return false;
-	for (i = 0; i < len; i++)
-	{
-		int			hi = hex_digit(in[2 * i]);
-		int			lo = hex_digit(in[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (uint8_t) (hi << 4 | lo);
-	}
-	return true;
-}

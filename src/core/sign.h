@@ -44,7 +44,4 @@ extern int	ag_head_message(const char *database_id, long long seq,
 							const char *head, const char *signed_at,
 							char *out, size_t cap);
 
-/* Bytes from exactly 2 * len hex digits (ag_hex_encode is in rowdigest.h). */
-extern bool ag_hex_decode(const char *in, uint8_t *out, size_t len);
-
 #endif							/* AG_SIGN_H */

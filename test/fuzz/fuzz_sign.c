@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "envelope.h"
 #include "sign.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

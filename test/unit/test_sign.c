@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "envelope.h"
 #include "sign.h"
 
 static const uint8_t seed_a[AG_ED25519_SEED_LEN] = {1, 2, 3, 4, 5, 6, 7, 8};
